@@ -1,0 +1,3 @@
+from paperspace_deploy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands: argument parsing plus a thin run() that calls the stage modules."""

@@ -1,0 +1,76 @@
+"""One exception family for everything a user can act on, and the exit codes it maps to.
+
+Exit codes (documented in README and docs/reliability.md):
+  0  success (warnings allowed unless --strict)
+  1  invalid input: the spec, a flag value, credentials or the build -- something the user fixes
+  2  usage or I/O error: bad command line, unreadable path
+  3  infrastructure unavailable after retries (API, registry, Docker daemon); nothing half-done
+  4  superseded: another spec became live while we waited for ours
+  5  the platform rejected or failed the rollout (pre-apply error, crash loop, timeout)
+  70  internal error (a bug: the traceback goes to a file, never to the log)
+  130 interrupted (SIGINT/SIGTERM)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INVALID = 1
+    USAGE = 2
+    UNAVAILABLE = 3
+    SUPERSEDED = 4
+    ROLLOUT_FAILED = 5
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+class DeployError(Exception):
+    """Base of every expected failure. `str(err)` is the message; `hint` says what to do."""
+
+    exit_code: ExitCode = ExitCode.INVALID
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def render(self) -> str:
+        return f"{self}\nhint: {self.hint}" if self.hint else str(self)
+
+
+class UsageError(DeployError):
+    """The command line or an action input is wrong, or a path cannot be read."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SpecInvalid(DeployError):
+    """The deployment spec has errors; the findings were already reported."""
+
+    exit_code = ExitCode.INVALID
+
+
+class InputError(DeployError):
+    """A value the user gave (flag, input, credential) is unacceptable."""
+
+    exit_code = ExitCode.INVALID
+
+
+class Unavailable(DeployError):
+    """A service stayed unreachable or failing after the bounded retries."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class RolloutFailed(DeployError):
+    """Paperspace did not bring the submitted spec to a healthy state."""
+
+    exit_code = ExitCode.ROLLOUT_FAILED
+
+
+class Superseded(DeployError):
+    """Another spec replaced ours while we were waiting."""
+
+    exit_code = ExitCode.SUPERSEDED

@@ -1,0 +1,131 @@
+"""The only place that writes GitHub workflow commands, outputs and job summaries.
+
+actions-toolkit 0.1.15 supplies the escaping and the GITHUB_OUTPUT heredoc format; it lacks job
+summaries and stop-commands, and its `set_failed` exits the process, so we wrap only the pieces we
+trust. Everything writes to an injected stream so tests can capture it.
+
+Rules this module enforces (see ../shared/reference/reliability.md §2.2-2.3):
+  * annotation messages and properties are escaped; empty properties are omitted;
+  * untrusted multi-line text (build logs, API bodies) goes inside `::stop-commands::<token>`;
+  * untrusted single-line text printed raw goes through `neutralize()`;
+  * secrets are masked with `::add-mask::` (escaped: every line of a multi-line secret is masked).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TextIO
+
+from actions_toolkit.command import Command, escape_data
+from actions_toolkit.file_command import prepare_key_value_message
+
+ANNOTATIONS_PER_TYPE = 10  # GitHub shows at most 10 of each type per step
+SUMMARY_LIMIT = 1024 * 1024  # the runner drops the whole summary above 1 MiB
+MESSAGE_LIMIT = 4096  # the runner truncates annotation messages here
+
+
+def neutralize(text: str) -> str:
+    """Make one line of untrusted text unable to start a workflow command when printed raw.
+
+    The runner parses `::cmd::` after leading blanks and the legacy `##[cmd]` anywhere in a line.
+    """
+    text = escape_data(text)
+    if text.lstrip().startswith("::"):
+        text = "\u200b" + text  # a zero-width space: the line no longer starts with ::
+    return text.replace("##[", "#\u200b#[")
+
+
+class GitHub:
+    """Workflow commands bound to one output stream and one environment."""
+
+    def __init__(self, stream: TextIO | None = None, environ: Mapping[str, str] | None = None):
+        self.stream = stream or sys.stdout
+        self.environ = environ if environ is not None else os.environ
+
+    def _command(self, name: str, message: str, **properties: object) -> None:
+        props = {k: v for k, v in properties.items() if v not in (None, "")}
+        self.stream.write(str(Command(name, props, message)) + "\n")
+        self.stream.flush()
+
+    def mask(self, secret: str | None) -> None:
+        """Register a secret (and each of its lines) with the runner before anything prints it."""
+        if secret and secret.strip():
+            self._command("add-mask", secret)
+
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        end_line: int | None = None,
+        end_col: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        """`level` is error, warning or notice."""
+        self._command(
+            level,
+            message[:MESSAGE_LIMIT],
+            title=title,
+            file=file,
+            line=line,
+            endLine=end_line,
+            col=col,
+            endColumn=end_col,
+        )
+
+    def debug(self, message: str) -> None:
+        self._command("debug", message)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._command("group", title)
+        try:
+            yield
+        finally:
+            self._command("endgroup", "")
+
+    @contextmanager
+    def untrusted(self) -> Iterator[None]:
+        """Everything printed inside is shown as text, never run as a command."""
+        token = secrets.token_hex(16)
+        self.stream.write(f"::stop-commands::{token}\n")
+        try:
+            yield
+        finally:
+            self.stream.write(f"::{token}::\n")
+            self.stream.flush()
+
+    def set_output(self, name: str, value: str) -> None:
+        """Append `name<<delimiter` to $GITHUB_OUTPUT; never falls back to ::set-output."""
+        path = self.environ.get("GITHUB_OUTPUT")
+        if not path:
+            return
+        with open(path, "a", encoding="utf-8", newline="") as fh:
+            fh.write(prepare_key_value_message(name, value).replace(os.linesep, "\n") + "\n")
+
+    def add_summary(self, markdown: str) -> None:
+        """Append to the job summary, keeping the whole file under the runner's 1 MiB limit."""
+        path = self.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        used = os.path.getsize(path) if os.path.exists(path) else 0
+        room = SUMMARY_LIMIT - used - 200
+        data = markdown.encode("utf-8")
+        if len(data) > room:
+            cut = data[: max(room, 0)].decode("utf-8", "ignore")
+            markdown = cut + "\n\n_Summary truncated: GitHub keeps at most 1 MiB._\n"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(markdown)
+
+
+def md_escape(text: str) -> str:
+    """Escape untrusted text for a Markdown table cell in the job summary."""
+    return html.escape(text).replace("|", "\\|").replace("\n", "<br>")

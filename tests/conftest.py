@@ -1,0 +1,70 @@
+"""Shared fixtures: HOME isolation and the real local services started by .ci/services.sh.
+
+Docker and registry tests read the environment `.ci/test` exports (DOCKER_HOST,
+PSD_TEST_REGISTRY, ...). Without it they skip with a reason -- unless PSD_REQUIRE_SERVICES=1
+(set by .ci/run), where a missing service is a failure, so CI can never go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No test reads or writes the real ~/.docker or other dotfiles."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DOCKER_CONFIG", str(home / ".docker"))
+    return home
+
+
+def _need(what: str) -> None:
+    if os.environ.get("PSD_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{what} is required in CI but not available")
+    pytest.skip(f"{what} not available (run the tests through `bash .ci/test` as root)")
+
+
+@dataclass(frozen=True)
+class Registry:
+    host: str  # 127.0.0.1:PORT
+    username: str
+    password: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    host = os.environ.get("PSD_TEST_REGISTRY")
+    if not host:
+        _need("the local registry")
+    return Registry(
+        host=host,  # type: ignore[arg-type]
+        username=os.environ["PSD_TEST_REGISTRY_USER"],
+        password=os.environ["PSD_TEST_REGISTRY_PASSWORD"],
+    )
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host.startswith("unix://") or not Path(host[len("unix://") :]).exists():
+        _need("a Docker engine")
+    return host
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_host: str) -> str:
+    """A busybox image imported locally by .ci/services.sh (FROM it for RUN steps)."""
+    return os.environ.get("PSD_TEST_BASE_IMAGE", "psd-test/busybox:latest")

@@ -1,0 +1,35 @@
+import io
+import subprocess
+import sys
+
+from paperspace_deploy import __version__
+from paperspace_deploy.cli import main
+from paperspace_deploy.errors import ExitCode
+from paperspace_deploy.io import Io
+
+
+def test_version_as_module():
+    out = subprocess.run(
+        [sys.executable, "-m", "paperspace_deploy", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"paperspace-deploy {__version__}"
+
+
+def test_no_command_is_usage_error():
+    err = io.StringIO()
+    assert main([], Io(stdout=io.StringIO(), stderr=err)) == ExitCode.USAGE
+    assert "usage" in err.getvalue()
+
+
+def test_unexpected_exception_never_shows_traceback(monkeypatch):
+    from paperspace_deploy.cli import run_guarded
+
+    def boom():
+        raise ZeroDivisionError("x")
+
+    err = io.StringIO()
+    code = run_guarded(boom, Io(stdout=io.StringIO(), stderr=err))
+    assert code == ExitCode.INTERNAL
+    assert "Traceback" not in err.getvalue()
+    assert "unexpected internal error (ZeroDivisionError)" in err.getvalue()
