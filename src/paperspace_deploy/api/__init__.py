@@ -1,1 +1,1 @@
-"""api package."""
+"""Paperspace REST API client (requests), retries and typed errors."""

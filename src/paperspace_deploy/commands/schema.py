@@ -1,10 +1,9 @@
-"""`paperspace-deploy schema` (not implemented yet)."""
+"""`paperspace-deploy schema`: print the deployment-spec JSON Schema (for editors and CI)."""
 
 from __future__ import annotations
 
 import argparse
 
-from paperspace_deploy.errors import UsageError
 from paperspace_deploy.io import Io
 
 
@@ -13,4 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    raise UsageError("'schema' is not implemented yet")
+    from paperspace_deploy.spec.schema import schema_text
+
+    text = schema_text()
+    io.stdout.write(text if text.endswith("\n") else text + "\n")
+    io.stdout.flush()
+    return 0

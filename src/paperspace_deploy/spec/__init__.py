@@ -1,1 +1,222 @@
-"""spec package."""
+"""Deployment specs: load (bounded, with positions), validate (schema + rules), prepare for the API.
+
+Public interface used by `lint`, `plan` and `deploy`:
+    lint_file(path, display=None, ctx=None) -> LoadedSpec
+    find_default_spec(root) / DEFAULT_SPEC_PATHS
+    to_api_config(data)
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paperspace_deploy.errors import UsageError
+from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.load import MAX_BYTES, Parsed, parse_bytes
+
+# The files the official tools look for, in order (pspace `lib/app-config.ts`).
+DEFAULT_SPEC_PATHS: tuple[str, ...] = (
+    "paperspace.yaml",
+    "paperspace.yml",
+    "paperspace.json",
+    "paperspace.jsonc",
+    "paperspace.toml",
+    ".paperspace/app.yaml",
+    ".paperspace/app.yml",
+    ".paperspace/app.json",
+    ".paperspace/app.jsonc",
+    ".paperspace/app.toml",
+)
+
+Span = tuple[int, int, int | None, int | None]
+SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".jsonc", ".toml")
+
+
+@dataclass
+class LintContext:
+    deploying: bool = False  # ':image' left in the spec is an error when True
+    image: str | None = None  # image that will replace spec.image (skip the ':image' finding)
+
+
+@dataclass
+class LoadedSpec:
+    path: str  # display path
+    data: dict[str, Any] | None  # parsed object (None if it could not be parsed)
+    findings: list[Finding]
+    _parsed: Parsed | None = field(default=None, repr=False, compare=False)
+
+    def locate(self, json_path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, col) of the value (or of its key) at json_path; nearest existing
+        ancestor if the path does not exist; (1, 1) if unknown."""
+        return self.span(json_path, key=key)[:2]  # type: ignore[return-value]
+
+    def span(
+        self, json_path: Sequence[str | int], *, key: bool = False
+    ) -> tuple[int, int, int | None, int | None]:
+        """Like `locate`, plus the end (line, col) when the node sits on one line."""
+        parsed = self._parsed
+        pos = None
+        if parsed is not None:
+            path = tuple(json_path)
+            if key:
+                pos = parsed.key_positions.get(path)
+            while pos is None and path:
+                pos = parsed.positions.get(path)
+                path = path[:-1]
+                if pos is None:  # an ancestor: prefer its key (the line that names it)
+                    pos = parsed.key_positions.get(path)
+            pos = pos or parsed.positions.get(())
+        if pos is None:
+            return (1, 1, None, None)
+        line, col, end_line, end_col = pos
+        return (line, col, end_line, end_col) if end_line == line else (line, col, None, None)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+
+def read_spec(path: Path, display: str | None = None) -> bytes:
+    """Read at most MAX_BYTES + 1 bytes of a regular file; UsageError for an unreadable path."""
+    name = display or str(path)
+    if name != str(path):
+        name += f" (resolved: {os.path.abspath(path)})"
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise UsageError(
+            f"spec file not found: {name}", hint="pass the path of your paperspace.yaml"
+        ) from None
+    except IsADirectoryError:
+        raise UsageError(f"spec path is a directory: {name}") from None
+    except PermissionError:
+        raise UsageError(f"permission denied reading spec file: {name}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"could not resolve spec path (symlink loop): {name}") from None
+        raise UsageError(f"cannot open spec file {name}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"spec path is a directory: {name}")
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"spec path is not a regular file: {name}")
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UsageError(f"cannot read spec file {name}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def lint_bytes(
+    raw: bytes, display: str, suffix: str = ".yaml", ctx: LintContext | None = None
+) -> LoadedSpec:
+    """Load and check spec content already in memory."""
+    from paperspace_deploy.spec.rules import rule_findings
+    from paperspace_deploy.spec.validate import schema_findings
+
+    ctx = ctx or LintContext()
+    parsed = parse_bytes(raw, display, suffix.lower())
+    spec = LoadedSpec(display, parsed.data, list(parsed.findings), parsed)
+    if parsed.data is not None:
+
+        def locate(path: Sequence[str | int], key: bool = False) -> Span:
+            return spec.span(path, key=key)
+
+        spec.findings += schema_findings(
+            parsed.data, display, locate, parsed.hints, parsed.reported
+        )
+        spec.findings += rule_findings(parsed.data, display, locate, ctx)
+    spec.findings = _capped(sorted(set(spec.findings), key=Finding.sort_key), display)
+    return spec
+
+
+MAX_FINDINGS = 40  # with the schema cap (30) keeps one file's report near 4 KB
+
+
+def _capped(findings: list[Finding], display: str) -> list[Finding]:
+    """At most MAX_FINDINGS per file; the note says how many more, and keeps an error if any
+    dropped finding was one (so the exit code stays right)."""
+    if len(findings) <= MAX_FINDINGS:
+        return findings
+    kept, dropped = findings[:MAX_FINDINGS], findings[MAX_FINDINGS:]
+    worst = (
+        Severity.ERROR if any(f.severity is Severity.ERROR for f in dropped) else (Severity.WARNING)
+    )
+    line, col = dropped[0].line, dropped[0].col
+    note = f"{len(dropped)} more finding(s) not shown; fix the ones above and lint again"
+    return [*kept, Finding(display, line, col, worst, "too-many-findings", note)]
+
+
+def check_inside(path: Path, workspace: Path, display: str | None = None) -> None:
+    """UsageError unless `path` (after resolving symlinks) lies inside `workspace`.
+
+    In CI a fork PR controls the spec file and can make it a symlink to runner secrets; parser
+    messages could then leak bits of them, so such paths are refused before opening.
+    """
+    name = display or str(path)
+    try:
+        real = os.path.realpath(path, strict=False)
+        root = os.path.realpath(workspace)
+    except (OSError, RuntimeError):
+        raise UsageError(f"could not resolve spec path (symlink loop): {name}") from None
+    if os.path.commonpath([real, root]) != root:
+        if os.path.islink(path) or os.path.realpath(os.path.dirname(os.path.abspath(path))) != (
+            os.path.dirname(real)
+        ):
+            raise UsageError(f"refusing to follow symlink outside the workspace: {name}")
+        raise UsageError(f"spec path must be inside the workspace ({workspace}): {name}")
+
+
+def lint_file(
+    path: Path,
+    display: str | None = None,
+    ctx: LintContext | None = None,
+    *,
+    workspace: Path | None = None,
+) -> LoadedSpec:
+    """Never raises for bad content (returns findings); UsageError for an unreadable path, or one
+    outside `workspace` when given."""
+    path = Path(path)
+    if workspace is not None:
+        check_inside(path, workspace, display)
+    return lint_bytes(read_spec(path, display), display or str(path), path.suffix, ctx)
+
+
+def find_default_spec(root: Path) -> Path | None:
+    for name in DEFAULT_SPEC_PATHS:
+        candidate = Path(root) / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def to_api_config(data: dict[str, Any]) -> dict[str, Any]:
+    """What is sent to the API: no `$schema`, apiVersion defaulted to latest, `do-spaces` sent as
+    `spaces`; a deep copy, so the validated object is never mutated."""
+    config = copy.deepcopy(data)
+    config.pop("$schema", None)
+    config.setdefault("apiVersion", "latest")
+    for item in config.get("integrations") or []:
+        if isinstance(item, dict) and item.get("type") == "do-spaces":
+            item["type"] = "spaces"
+    return config

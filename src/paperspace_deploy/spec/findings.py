@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 -- str mixin keeps json.dumps simple
     ERROR = "error"
     WARNING = "warning"
     NOTICE = "notice"

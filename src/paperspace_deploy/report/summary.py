@@ -1,0 +1,135 @@
+"""The job summary (`$GITHUB_STEP_SUMMARY`): one Markdown document per action run.
+
+GitHub shows at most 10 annotations of each type per step, so the summary carries every finding
+(the overflow is marked), the plan's changes, the image and digest, and the deployment result.
+Every value that came from a spec, the engine or the API is untrusted: it goes through
+`md_escape` (HTML-escaped, pipes and newlines neutralised) and long values are cut. The document
+stays well under the runner's 1 MiB limit (`GitHub.add_summary` enforces the hard cap).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, md_escape
+from paperspace_deploy.spec.findings import Finding
+
+MAX_FINDING_ROWS = 1000  # ~200 bytes a row: the table alone stays far below 1 MiB
+MAX_CELL = 300
+_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?#-]*)?$")
+
+
+# Markdown that untrusted text could use to forge links, emphasis or code spans; entities keep
+# the characters visible without their meaning (they decode inside <code> too, unlike backticks).
+_INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "*": "&#42;", "_": "&#95;",
+                        "~": "&#126;", "!": "&#33;"})  # fmt: skip
+
+
+def cell(value: object, limit: int = MAX_CELL) -> str:
+    """Untrusted text for a table cell: escaped, inert Markdown, no autolinks, cut to `limit`."""
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return md_escape(text).translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
+
+
+def code(value: object, limit: int = MAX_CELL) -> str:
+    return f"<code>{cell(value, limit)}</code>"
+
+
+@dataclass
+class Summary:
+    mode: str
+    ok: bool = True
+    failure: str | None = None  # the error shown to the user, already secret-free
+    specs: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "registry check skipped: ..."
+    plan_changes: list[tuple[str, str, str]] | None = None  # (field path, live, desired)
+    image: str | None = None
+    digest: str | None = None
+    tags: list[str] = field(default_factory=list)
+    deployment: dict[str, str] = field(default_factory=dict)  # id, spec-id, state, endpoint...
+
+
+def _findings(findings: Sequence[Finding]) -> list[str]:
+    out = ["### Lint findings", ""]
+    if not findings:
+        return [*out, "No problems found.", ""]
+    shown: dict[str, int] = {}
+    rows = [
+        "| | Location | Rule | Message |",
+        "|---|---|---|---|",
+    ]
+    overflow = 0
+    for f in findings[:MAX_FINDING_ROWS]:
+        sev = f.severity.value
+        shown[sev] = shown.get(sev, 0) + 1
+        mark = ""
+        if shown[sev] > ANNOTATIONS_PER_TYPE:
+            mark = " ¹"
+            overflow += 1
+        icon = {"error": "❌", "warning": "⚠️", "notice": "ℹ️"}.get(sev, "")
+        where = f"{f.path}:{f.line}:{f.col}"
+        rows.append(f"| {icon} {sev}{mark} | {code(where)} | {cell(f.rule)} | {cell(f.message)} |")
+    out += rows
+    if len(findings) > MAX_FINDING_ROWS:
+        out.append(f"\n…and {len(findings) - MAX_FINDING_ROWS} more (see the step log).")
+    if overflow:
+        out.append(
+            f"\n¹ {overflow} finding(s) beyond GitHub's {ANNOTATIONS_PER_TYPE} annotations per "
+            "type are shown only here and in the log."
+        )
+    return [*out, ""]
+
+
+def render(s: Summary) -> str:
+    status = "✅ succeeded" if s.ok else "❌ failed"
+    lines = [f"## paperspace-deploy {code(s.mode, 20)}: {status}", ""]
+    if s.failure:
+        lines += [f"> **Error:** {cell(s.failure, 2000)}", ""]
+    if s.specs:
+        lines += ["Spec files: " + ", ".join(code(p) for p in s.specs), ""]
+    errors = sum(1 for f in s.findings if f.severity.value == "error")
+    warnings = sum(1 for f in s.findings if f.severity.value == "warning")
+    if s.specs or s.findings:
+        lines += [f"**{errors}** error(s), **{warnings}** warning(s)", ""]
+        lines += _findings(s.findings)
+    for note in s.notes:
+        lines += [f"- {cell(note, 1000)}"]
+    if s.notes:
+        lines.append("")
+    if s.plan_changes is not None:
+        lines += ["### Plan", ""]
+        if not s.plan_changes:
+            lines += ["No changes: the live spec already matches.", ""]
+        else:
+            lines += ["| Field | Live | Desired |", "|---|---|---|"]
+            lines += [
+                f"| {code(p)} | {cell(old)} | {cell(new)} |" for p, old, new in s.plan_changes
+            ]
+            lines.append("")
+    if s.image or s.digest:
+        lines += ["### Image", "", "| | |", "|---|---|"]
+        if s.image:
+            lines.append(f"| Reference | {code(s.image)} |")
+        if s.digest:
+            lines.append(f"| Digest | {code(s.digest)} |")
+        if s.tags:
+            lines.append("| Tags | " + "<br>".join(code(t) for t in s.tags[:50]) + " |")
+        lines.append("")
+    if s.deployment:
+        lines += ["### Deployment", "", "| | |", "|---|---|"]
+        for key, value in s.deployment.items():
+            if not value:
+                continue
+            if key == "endpoint":
+                url = value if "://" in value else f"https://{value}"
+                shown = f"[{cell(value)}]({url})" if _SAFE_URL.match(url) else cell(value)
+                lines.append(f"| Endpoint | {shown} |")
+            else:
+                lines.append(f"| {cell(key.replace('-', ' ').capitalize())} | {cell(value)} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
