@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from paperspace_deploy.commands import timeout_seconds
+from paperspace_deploy.image.options import add_build_arguments
 from paperspace_deploy.io import Io
 
 
@@ -40,16 +42,13 @@ def add_common(parser: argparse.ArgumentParser, *, with_image: bool) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from paperspace_deploy.image.options import add_build_arguments
-    except ImportError:  # the image stage is optional
-        add_build_arguments = None  # type: ignore[assignment]
-    add_common(parser, with_image=add_build_arguments is None)
+    add_common(parser, with_image=False)  # --image comes with the build flags below
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=timeout_seconds,
         default=900.0,
-        help="seconds for the whole run: build, push, upsert, rollout (900)",
+        metavar="DURATION",
+        help="deadline for the whole run: build, push, upsert, rollout (seconds or 15m; 900)",
     )
     parser.add_argument("--no-wait", action="store_true", help="return right after the upsert")
     parser.add_argument(
@@ -65,9 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="fail once an instance has stayed errored/failed this long (60)",
     )
-    if add_build_arguments is not None:
-        add_build_arguments(parser)
-        parser.set_defaults(_has_build=True)
+    add_build_arguments(parser)
 
 
 @contextmanager
