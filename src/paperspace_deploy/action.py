@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from paperspace_deploy import __version__
+from paperspace_deploy import __version__, ci_context
 from paperspace_deploy.errors import DeployError, ExitCode, InputError, SpecInvalid, UsageError
 from paperspace_deploy.io import Io
 from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, GitHub, neutralize
@@ -39,7 +39,6 @@ MODES = ("deploy", "lint", "build", "plan")
 SECRET_INPUTS = ("api-key", "password")
 TRUE = ("true", "True", "TRUE")
 FALSE = ("false", "False", "FALSE")
-EVENT_LIMIT = 5 * 1024 * 1024
 UNSAFE_SWITCHES = ("ACTIONS_ALLOW_UNSECURE_COMMANDS", "ACTIONS_ALLOW_UNSECURE_STOPCOMMAND_TOKENS")
 PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run")
 
@@ -178,32 +177,6 @@ def mask_secrets(gh: GitHub, environ: Mapping[str, str]) -> None:
             for line in value.splitlines():
                 if len(line.strip()) >= 4:
                     gh.mask(line.strip())
-
-
-# ------------------------------------------------------------------------------------ the event
-def event(environ: Mapping[str, str]) -> dict[str, Any]:
-    path = environ.get("GITHUB_EVENT_PATH")
-    if not path:
-        return {}
-    try:
-        with open(path, "rb") as fh:
-            data = json.loads(fh.read(EVENT_LIMIT))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def is_fork_pull_request(environ: Mapping[str, str]) -> bool:
-    """A pull request from another repository: no secrets, and its files are untrusted."""
-    name = environ.get("GITHUB_EVENT_NAME", "")
-    if name not in ("pull_request", "pull_request_review", "pull_request_review_comment"):
-        return False
-    pr = event(environ).get("pull_request") or {}
-    head = (pr.get("head") or {}).get("repo") or {}
-    base = (pr.get("base") or {}).get("repo") or {}
-    if head.get("fork"):
-        return True
-    return bool(head.get("full_name") and head.get("full_name") != base.get("full_name"))
 
 
 # -------------------------------------------------------------------------------------- the run
@@ -460,7 +433,7 @@ def execute(s: Settings, io: Io, gh: GitHub, run: Run) -> int:
     from paperspace_deploy.workspace import workspace_root
 
     root = workspace_root(io.environ, io.cwd)
-    fork = is_fork_pull_request(io.environ)
+    fork = ci_context.detect(io.environ).fork
     deadline = time.monotonic() + s.timeout_minutes * 60
     if fork and s.mode in ("deploy", "plan"):
         raise InputError(

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
 
 from paperspace_deploy import __version__
 from paperspace_deploy.errors import DeployError, ExitCode
@@ -51,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     io = io or Io()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # argparse prints to sys.* and exits: keep both inside the injected Io
+        with redirect_stdout(io.stdout), redirect_stderr(io.stderr):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
     if args.command is None:
         parser.print_help(io.stderr)
         return ExitCode.USAGE

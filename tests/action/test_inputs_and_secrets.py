@@ -11,7 +11,7 @@ import pytest
 from canary import leaks, masks_come_first, without_mask_lines
 from runner_commands import process
 
-from paperspace_deploy import action
+from paperspace_deploy import action, ci_context
 from paperspace_deploy.errors import ExitCode, InputError
 
 
@@ -91,7 +91,7 @@ def test_deploy_refuses_fork_pull_request(runner, mode: str) -> None:  # type: i
     result = runner.run(mode=mode, api_key="k" * 20)
     assert result.code == ExitCode.INVALID
     assert f"mode '{mode}' refuses to run on a pull request from a fork" in result.stdout
-    assert action.is_fork_pull_request(runner.env)
+    assert ci_context.detect(runner.env).fork
 
 
 def test_same_repo_pull_request_is_not_a_fork(runner) -> None:  # type: ignore[no-untyped-def]
@@ -99,7 +99,7 @@ def test_same_repo_pull_request_is_not_a_fork(runner) -> None:  # type: ignore[n
     event = json.loads(Path(runner.env["GITHUB_EVENT_PATH"]).read_text())
     event["pull_request"]["head"]["repo"]["full_name"] = "octo/app"
     Path(runner.env["GITHUB_EVENT_PATH"]).write_text(json.dumps(event))
-    assert not action.is_fork_pull_request(runner.env)
+    assert not ci_context.detect(runner.env).fork
 
 
 def test_multiline_secret_is_masked_line_by_line_before_anything_else(runner) -> None:  # type: ignore[no-untyped-def]

@@ -33,3 +33,15 @@ def test_unexpected_exception_never_shows_traceback(monkeypatch):
     assert code == ExitCode.INTERNAL
     assert "Traceback" not in err.getvalue()
     assert "unexpected internal error (ZeroDivisionError)" in err.getvalue()
+
+
+def test_bad_flag_value_returns_usage_code_and_writes_to_injected_stderr():
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["deploy", "--timeout", "0"], Io(stdout=out, stderr=err)) == ExitCode.USAGE
+    assert "argument --timeout" in err.getvalue()
+
+
+def test_version_goes_to_injected_stdout():
+    out = io.StringIO()
+    assert main(["--version"], Io(stdout=out, stderr=io.StringIO())) == 0
+    assert out.getvalue().strip() == f"paperspace-deploy {__version__}"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from paperspace_deploy.image import ci
+from paperspace_deploy import ci_context as ci
 from paperspace_deploy.image.labels import oci_labels
 from paperspace_deploy.image.options import ALL_TAG_RULES, DEFAULT_TAG_RULES
 from paperspace_deploy.image.tags import compute_tags, parse_semver, sanitize, version_of

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from paperspace_deploy.image.ci import CiContext
+from paperspace_deploy.ci_context import CiContext
 
 PREFIX = "org.opencontainers.image."
 

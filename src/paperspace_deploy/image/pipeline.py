@@ -12,8 +12,8 @@ import json
 import time
 from typing import Any
 
+from paperspace_deploy import ci_context as ci
 from paperspace_deploy.errors import InputError, Unavailable
-from paperspace_deploy.image import ci
 from paperspace_deploy.image.build import BuildRequest, run_build
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.context import (
