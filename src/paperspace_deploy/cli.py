@@ -74,12 +74,15 @@ def run_guarded(fn, io: Io) -> int:  # type: ignore[no-untyped-def]
         io.err("interrupted")
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # a bug: keep the details out of the CI log but findable
-        with tempfile.NamedTemporaryFile(
-            "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
-        ) as fh:
-            traceback.print_exc(file=fh)
+        try:
+            with tempfile.NamedTemporaryFile(
+                "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
+            ) as fh:
+                traceback.print_exc(file=fh)
+            where = f"details in {fh.name}"
+        except OSError:  # e.g. a full TMPDIR: still no traceback in the log
+            where = "no details saved (could not write a crash log)"
         io.err(
-            f"error: unexpected internal error ({type(exc).__name__}); details in {fh.name}. "
-            "Please report it."
+            f"error: unexpected internal error ({type(exc).__name__}); {where}. Please report it."
         )
         return int(ExitCode.INTERNAL)

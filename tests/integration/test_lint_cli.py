@@ -140,7 +140,7 @@ def test_symlink_out_of_the_workspace_is_refused_without_echo(tmp_path: Path):
     env = {"PATH": "/usr/bin:/bin", "GITHUB_WORKSPACE": str(ws)}
     proc = lint("paperspace.json", "ok.yaml", "../config.json", env=env, cwd=ws)
     assert proc.returncode == 2
-    assert "refusing to follow symlink outside the workspace: paperspace.json" in proc.stderr
+    assert "refusing to follow symlink outside the workspace: 'paperspace.json'" in proc.stderr
     assert "spec path must be inside the workspace" in proc.stderr
     assert "c2VjcmV0" not in proc.stdout + proc.stderr and "auths" not in proc.stdout
     assert "checked 1 file(s)" in proc.stdout  # the good file was still linted

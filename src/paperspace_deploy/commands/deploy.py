@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
 import time
@@ -93,21 +94,22 @@ def resolve_spec(args: argparse.Namespace, io: Io) -> tuple[Any, str]:
     from pathlib import Path
 
     from paperspace_deploy.errors import UsageError
+    from paperspace_deploy.spec import find_default_spec
+    from paperspace_deploy.workspace import resolve_inside
 
     if args.spec:
         path = Path(args.spec)
-        return (path if path.is_absolute() else io.cwd / path), args.spec
-    from paperspace_deploy.spec import find_default_spec
-
-    found = find_default_spec(io.cwd)
-    if found is None:
-        raise UsageError("no spec file found; pass --spec")
-    found = Path(found)
-    try:
-        shown = str(found.resolve().relative_to(io.cwd.resolve()))
-    except ValueError:
-        shown = str(found)
-    return found, shown
+        path, shown = (path if path.is_absolute() else io.cwd / path), args.spec
+    else:
+        found = find_default_spec(io.cwd)
+        if found is None:
+            raise UsageError("no spec file found; pass --spec")
+        path = Path(found)
+        shown = os.path.relpath(path, io.cwd)
+    workspace = io.environ.get("GITHUB_WORKSPACE")
+    if workspace:  # as `lint`: in CI a fork controls the checkout (symlinks to secrets)
+        resolve_inside(Path(os.path.realpath(workspace)), str(path.absolute()))
+    return path, shown
 
 
 def print_findings(io: Io, findings: list[Any]) -> None:

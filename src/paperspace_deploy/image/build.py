@@ -63,11 +63,35 @@ def run_build(
         raise InputError(
             f"the Docker engine refused the build: {one_line(str(exc.explanation or exc))}"
         ) from None
+    except OSError as exc:  # docker-py tars the context into TMPDIR before the request
+        from requests.exceptions import RequestException
+
+        if isinstance(exc, RequestException):  # the engine connection: not the context
+            raise
+        raise _context_error(exc) from None
     if log.error:
         _report_failure(log, req, console)
     if not log.image_id:
         raise Unavailable("the build finished without reporting an image ID")
     return log.image_id
+
+
+def _context_error(exc: OSError) -> InputError:
+    import errno
+    import tempfile
+
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 5:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain):
+        return InputError(
+            f"no space left on device while creating the build context in {tempfile.gettempdir()}",
+            hint="free space there or set TMPDIR to a larger disk; exclude big files with "
+            ".dockerignore",
+        )
+    return InputError(f"could not create the build context: {one_line(str(exc))}")
 
 
 def _report_failure(log: BuildLog, req: BuildRequest, console: Console) -> None:

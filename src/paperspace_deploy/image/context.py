@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from paperspace_deploy.credentials import looks_like_token, looks_secret_by_name
 from paperspace_deploy.errors import InputError, UsageError
 
 # (glob on the file name or path, why it matters)
@@ -160,22 +160,10 @@ def resolve_dockerfile(
     return real, value
 
 
-_SECRET_NAME = re.compile(
-    r"(TOKEN|SECRET|PASSW(OR)?D|PASS$|PWD$|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH)",
-    re.I,
-)
-_SECRET_VALUE = re.compile(
-    r"^(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|AKIA[0-9A-Z]{16}|"
-    r"xox[abposr]-[\w-]{10,}|sk-[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|"
-    r"eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----.*)$",
-    re.S,
-)
-
-
 def secret_looking_build_args(build_args: Mapping[str, str]) -> list[str]:
     """Names of build args that look like secrets (by name or by value). Values never returned."""
     return [
         name
         for name, value in build_args.items()
-        if _SECRET_NAME.search(name) or _SECRET_VALUE.match(value.strip())
+        if looks_secret_by_name(name) or looks_like_token(value)
     ]

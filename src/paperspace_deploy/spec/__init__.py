@@ -20,6 +20,7 @@ from typing import Any
 from paperspace_deploy.errors import UsageError
 from paperspace_deploy.spec.findings import Finding, Severity
 from paperspace_deploy.spec.load import MAX_BYTES, Parsed, parse_bytes
+from paperspace_deploy.workspace import resolve_inside
 
 # The files the official tools look for, in order (pspace `lib/app-config.ts`).
 DEFAULT_SPEC_PATHS: tuple[str, ...] = (
@@ -167,26 +168,6 @@ def _capped(findings: list[Finding], display: str) -> list[Finding]:
     return [*kept, Finding(display, line, col, worst, "too-many-findings", note)]
 
 
-def check_inside(path: Path, workspace: Path, display: str | None = None) -> None:
-    """UsageError unless `path` (after resolving symlinks) lies inside `workspace`.
-
-    In CI a fork PR controls the spec file and can make it a symlink to runner secrets; parser
-    messages could then leak bits of them, so such paths are refused before opening.
-    """
-    name = display or str(path)
-    try:
-        real = os.path.realpath(path, strict=False)
-        root = os.path.realpath(workspace)
-    except (OSError, RuntimeError):
-        raise UsageError(f"could not resolve spec path (symlink loop): {name}") from None
-    if os.path.commonpath([real, root]) != root:
-        if os.path.islink(path) or os.path.realpath(os.path.dirname(os.path.abspath(path))) != (
-            os.path.dirname(real)
-        ):
-            raise UsageError(f"refusing to follow symlink outside the workspace: {name}")
-        raise UsageError(f"spec path must be inside the workspace ({workspace}): {name}")
-
-
 def lint_file(
     path: Path,
     display: str | None = None,
@@ -198,7 +179,9 @@ def lint_file(
     outside `workspace` when given."""
     path = Path(path)
     if workspace is not None:
-        check_inside(path, workspace, display)
+        # a fork PR controls the file: refuse symlinks out of the workspace before opening
+        root = Path(os.path.realpath(workspace))
+        resolve_inside(root, os.path.relpath(path.absolute(), root))
     return lint_bytes(read_spec(path, display), display or str(path), path.suffix, ctx)
 
 

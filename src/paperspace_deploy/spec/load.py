@@ -73,7 +73,8 @@ def _decode(raw: bytes, out: Parsed) -> str:
             1,
             1,
             "file-too-large",
-            f"spec file too large ({len(raw)} bytes > 1 MiB); real specs are a few KB",
+            f"spec file too large (more than {MAX_BYTES} bytes, the 1 MiB limit); "
+            "real specs are a few KB",
         )
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise out.abort(1, 1, "encoding", "spec is UTF-16 encoded; save it as UTF-8")

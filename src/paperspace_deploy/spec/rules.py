@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from paperspace_deploy.credentials import looks_like_token, looks_secret_by_name
 from paperspace_deploy.spec.findings import Finding, Severity
 from paperspace_deploy.spec.load import Path_, preview
 
@@ -20,14 +21,6 @@ MACHINE_TYPES = (
 
 _MACHINE = re.compile(r"[A-Za-z0-9+()._-]{1,64}")  # the schema's pattern; others are errors there
 SECRET_REF = re.compile(r"secret:[A-Za-z][A-Za-z0-9_]{0,127}")
-
-# Well-known credential shapes; a match in a spec value is a plaintext secret.
-_TOKEN = re.compile(
-    r"(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
-    r"|hf_[A-Za-z0-9]{30,}|dop_v1_[a-f0-9]{64}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-)
-_SECRETISH_NAME = re.compile(r"(?i)(?:secret|token|passw(?:or)?d|api_?key|private_?key|credential)")
 
 # Docker reference grammar (distribution/reference), split into bounded pieces (no nested `*`).
 _DOMAIN = re.compile(
@@ -323,7 +316,7 @@ class _Rules:
                 continue
             if value.startswith("secret:"):
                 self._check_ref(("env", i, "value"), value)
-            elif _TOKEN.search(value):
+            elif looks_like_token(value):
                 self.add(
                     ("env", i, "value"),
                     Severity.ERROR,
@@ -331,7 +324,7 @@ class _Rules:
                     f"env[{i}].value looks like a plaintext credential (not shown); store it "
                     "as a Paperspace secret and write value: secret:NAME",
                 )
-            elif isinstance(name, str) and _SECRETISH_NAME.search(name) and len(value) >= 8:
+            elif isinstance(name, str) and looks_secret_by_name(name) and len(value) >= 8:
                 self.add(
                     ("env", i, "value"),
                     Severity.WARNING,
