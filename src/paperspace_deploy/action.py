@@ -31,7 +31,7 @@ from typing import Any, TextIO
 from paperspace_deploy import __version__, ci_context
 from paperspace_deploy.errors import DeployError, ExitCode, InputError, SpecInvalid, UsageError
 from paperspace_deploy.io import Io
-from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, GitHub, neutralize
+from paperspace_deploy.report.github import GitHub, neutralize
 from paperspace_deploy.report.summary import Summary, render
 from paperspace_deploy.spec.findings import Finding, Severity
 
@@ -202,26 +202,9 @@ def report_findings(gh: GitHub, io: Io, findings: list[Finding]) -> None:
             _print_lines(
                 io, f"{f.path}:{f.line}:{f.col}: {f.severity.value}: {f.message} [{f.rule}]"
             )
-    used: dict[str, int] = {}
-    for f in findings:
-        level = f.severity.value
-        used[level] = used.get(level, 0) + 1
-        if used[level] > ANNOTATIONS_PER_TYPE:
-            continue
-        gh.annotate(
-            level,
-            f.message,
-            file=f.path,
-            line=f.line,
-            col=f.col if f.end_line in (None, f.line) else None,
-            end_line=f.end_line,
-            end_col=f.end_col if f.end_line in (None, f.line) else None,
-            title=f"paperspace-deploy: {f.rule}",
-        )
-    hidden = {k: v - ANNOTATIONS_PER_TYPE for k, v in used.items() if v > ANNOTATIONS_PER_TYPE}
+    hidden = gh.annotate_findings(findings, "paperspace-deploy")
     if hidden:
-        more = ", ".join(f"{n} more {k}(s)" for k, n in sorted(hidden.items()))
-        io.out(f"{more} beyond GitHub's annotation limit: see the log above and the job summary")
+        io.out(f"{hidden} more beyond GitHub's annotation limit: see the log and the job summary")
 
 
 def stage_lint(s: Settings, root: Path, io: Io, gh: GitHub, run: Run, fork: bool) -> list[Any]:

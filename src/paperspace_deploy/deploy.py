@@ -545,17 +545,24 @@ def _newer(ctx: _Ctx, dep_id: str, spec_id: str | None, our: str) -> bool:
 
 
 def _reconcile(ctx: _Ctx, pid: str, config: Mapping[str, Any], sha: str | None,
-               prev_spec: str | None, reads: int = 3) -> tuple[str, str] | None:  # fmt: skip
-    """After an ambiguous POST: did it land? Read back (exact name) a few times."""
-    for attempt in range(reads):
+               prev_spec: str | None, reads: int = 3,
+               window: float = 0.0) -> tuple[str, str] | None:  # fmt: skip
+    """After an ambiguous POST: did it land? Read back (exact name) a few times, and for at
+    least `window` seconds: a server that held the request that long may still apply it."""
+    t0 = time.monotonic()
+    attempt = 0
+    while True:
         dep = ctx.client.find_deployment(pid, config["name"])
         if dep is not None:
             spec_id = _find_our_spec(ctx, dep["id"], config, sha, prev_spec)
             if spec_id:
                 return dep["id"], spec_id
-        if attempt + 1 < reads:
-            ctx.sleep(ctx.wait.poll_interval)
-    return None
+        attempt += 1
+        if attempt >= reads and time.monotonic() - t0 >= window:
+            return None
+        if ctx.deadline.remaining() <= 0:
+            return None
+        ctx.sleep(ctx.wait.poll_interval)
 
 
 def _upsert(ctx: _Ctx, loaded: Any, shown: str, pid: str, config: dict[str, Any],
@@ -564,6 +571,7 @@ def _upsert(ctx: _Ctx, loaded: Any, shown: str, pid: str, config: dict[str, Any]
 
     sha = headers.get("x-git-sha")
     for outcome in ("applied", "reapplied"):
+        sent = time.monotonic()
         try:
             return outcome, ctx.client.upsert_deployment(pid, config, headers=headers), None
         except ValidationFailed as exc:
@@ -576,7 +584,8 @@ def _upsert(ctx: _Ctx, loaded: Any, shown: str, pid: str, config: dict[str, Any]
         except AmbiguousWrite as exc:
             ctx.log(f"{exc}; reading the deployment back before any retry")
             try:
-                found = _reconcile(ctx, pid, config, sha, prev_spec)
+                held = time.monotonic() - sent  # e.g. a read timeout: the server may be slow
+                found = _reconcile(ctx, pid, config, sha, prev_spec, window=held)
             except ApiUnavailable as down:
                 raise ApiUnavailable(
                     f"the upsert may or may not have been applied, and reading it back failed: "

@@ -78,7 +78,7 @@ def test_more_than_ten_errors_overflow_into_log_and_summary(runner) -> None:  # 
     for i in range(14):
         assert f"'unknownKey{i}'" in result.stdout  # every finding is in the log
         assert f"unknownKey{i}" in result.summary
-    assert "4 more error(s) beyond GitHub's annotation limit" in result.stdout
+    assert "4 more beyond GitHub's annotation limit" in result.stdout
     assert "4 finding(s) beyond GitHub's 10 annotations" in result.summary
 
 

@@ -82,7 +82,9 @@ def test_adapter_never_lets_payload_become_a_command(payload: str) -> None:
     names = [c.name for c in process(out.getvalue())]
     assert names == ["error", "group", "endgroup", "stop-commands"], out.getvalue()
     error = process(out.getvalue())[0]
-    assert error.data == payload and error.properties["file"] == payload
+    # the message is kept word for word, except that `##[` is broken defensively
+    assert error.data == payload.replace("##[", "#\u200b#[")
+    assert error.properties["file"] == payload
 
 
 def test_neutralize_handles_10000_lines() -> None:

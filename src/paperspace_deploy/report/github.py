@@ -17,12 +17,14 @@ import html
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
 from actions_toolkit.command import Command, escape_data
 from actions_toolkit.file_command import prepare_key_value_message
+
+from paperspace_deploy.spec.findings import Finding, Severity
 
 ANNOTATIONS_PER_TYPE = 10  # GitHub shows at most 10 of each type per step
 SUMMARY_LIMIT = 1024 * 1024  # the runner drops the whole summary above 1 MiB
@@ -70,9 +72,11 @@ class GitHub:
         title: str | None = None,
     ) -> None:
         """`level` is error, warning or notice."""
+        # an annotation line is a command the runner parses itself, but keep `##[` out of it
+        # anyway: if the line ever failed that parse, the legacy form is searched anywhere
         self._command(
             level,
-            message[:MESSAGE_LIMIT],
+            message[:MESSAGE_LIMIT].replace("##[", "#\u200b#["),
             title=title,
             file=file,
             line=line,
@@ -80,6 +84,29 @@ class GitHub:
             col=col,
             endColumn=end_col,
         )
+
+    def annotate_findings(self, findings: Iterable[Finding], title: str) -> int:
+        """The first 10 findings of each severity as annotations (GitHub shows no more per
+        step); returns how many were left out, so the caller can point to the log/summary."""
+        shown: dict[Severity, int] = {}
+        hidden = 0
+        for f in findings:
+            if shown.get(f.severity, 0) >= ANNOTATIONS_PER_TYPE:
+                hidden += 1
+                continue
+            shown[f.severity] = shown.get(f.severity, 0) + 1
+            one_line = f.end_line in (None, f.line)  # the runner drops columns on multi-line spans
+            self.annotate(
+                f.severity.value,
+                f"{f.message} [{f.rule}]",
+                file=f.path,
+                line=f.line,
+                col=f.col if one_line else None,
+                end_line=f.end_line,
+                end_col=f.end_col if one_line else None,
+                title=f"{title}: {f.rule}",
+            )
+        return hidden
 
     def debug(self, message: str) -> None:
         self._command("debug", message)

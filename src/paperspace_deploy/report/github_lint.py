@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from paperspace_deploy.io import Io
-from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, GitHub, md_escape, neutralize
+from paperspace_deploy.report.github import GitHub, md_escape, neutralize
 from paperspace_deploy.report.render import LintResult
 from paperspace_deploy.report.text import line
-from paperspace_deploy.spec.findings import Severity
 
 SUMMARY_ROWS = 200
 
@@ -16,24 +15,7 @@ def report(result: LintResult, io: Io) -> None:
     gh = GitHub(io.stdout, io.environ)
     for f in result.findings:
         io.stdout.write(neutralize(line(f)) + "\n")
-    shown: dict[Severity, int] = {}
-    for f in result.findings:
-        if shown.get(f.severity, 0) >= ANNOTATIONS_PER_TYPE:
-            continue
-        shown[f.severity] = shown.get(f.severity, 0) + 1
-        gh.annotate(
-            f.severity.value,
-            # the runner only parses `::cmd::` at the line start, but the legacy `##[cmd]` form
-            # is searched anywhere in a line that is not a command: break it everywhere
-            f"{f.message} [{f.rule}]".replace("##[", "#\u200b#["),
-            file=f.path,
-            line=f.line,
-            col=f.col,
-            end_line=f.end_line,
-            end_col=f.end_col,
-            title=f"paperspace-deploy lint: {f.rule}",
-        )
-    hidden = len(result.findings) - sum(shown.values())
+    hidden = gh.annotate_findings(result.findings, "paperspace-deploy lint")
     summary = result.summary()
     if hidden:
         summary += f" ({hidden} not annotated: GitHub shows 10 per type; all are listed above)"
