@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paperspace_deploy import __version__, ci_context
-from paperspace_deploy.errors import DeployError, ExitCode, InputError, SpecInvalid, UsageError
+from paperspace_deploy.errors import (
+    DeployError,
+    ExitCode,
+    InputError,
+    SpecInvalid,
+    UsageError,
+    report_internal_error,
+)
 from paperspace_deploy.io import Io
 from paperspace_deploy.report.github import GitHub, neutralize
 from paperspace_deploy.report.summary import Summary, render
@@ -503,20 +510,9 @@ def main(
         run.summary.failure = "interrupted"
         io.err("interrupted")
     except Exception as exc:  # a bug: details to a file in the container's /tmp, never the log
-        import tempfile
-        import traceback
-
-        with tempfile.NamedTemporaryFile(
-            "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
-        ) as fh:
-            traceback.print_exc(file=fh)
         code = int(ExitCode.INTERNAL)
         run.summary.ok = False
         run.summary.failure = f"unexpected internal error ({type(exc).__name__})"
-        gh.annotate(
-            "error",
-            f"unexpected internal error ({type(exc).__name__}); please report it",
-            title="paperspace-deploy",
-        )
+        gh.annotate("error", report_internal_error(exc), title="paperspace-deploy")
     _write_results(gh, run, io)
     return code

@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 
 from paperspace_deploy import __version__
-from paperspace_deploy.errors import DeployError, ExitCode
+from paperspace_deploy.errors import DeployError, ExitCode, report_internal_error
 from paperspace_deploy.io import Io
 
 COMMANDS = {
@@ -74,15 +72,5 @@ def run_guarded(fn, io: Io) -> int:  # type: ignore[no-untyped-def]
         io.err("interrupted")
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # a bug: keep the details out of the CI log but findable
-        try:
-            with tempfile.NamedTemporaryFile(
-                "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
-            ) as fh:
-                traceback.print_exc(file=fh)
-            where = f"details in {fh.name}"
-        except OSError:  # e.g. a full TMPDIR: still no traceback in the log
-            where = "no details saved (could not write a crash log)"
-        io.err(
-            f"error: unexpected internal error ({type(exc).__name__}); {where}. Please report it."
-        )
+        io.err(f"error: {report_internal_error(exc)}")
         return int(ExitCode.INTERNAL)

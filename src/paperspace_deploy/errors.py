@@ -13,6 +13,8 @@ Exit codes (documented in README and docs/reliability.md):
 
 from __future__ import annotations
 
+import tempfile
+import traceback
 from enum import IntEnum
 
 
@@ -74,3 +76,19 @@ class Superseded(DeployError):
     """Another spec replaced ours while we were waiting."""
 
     exit_code = ExitCode.SUPERSEDED
+
+
+def report_internal_error(exc: BaseException) -> str:
+    """A bug: save the traceback to a temp file (never the CI log) and say where it went.
+
+    Call from an `except` block. Writing can itself fail (a full TMPDIR); then say so, still
+    without a traceback."""
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
+        ) as fh:
+            traceback.print_exc(file=fh)
+        where = f"details in {fh.name}"
+    except OSError:
+        where = "no details saved (could not write a crash log)"
+    return f"unexpected internal error ({type(exc).__name__}); {where}. Please report it."

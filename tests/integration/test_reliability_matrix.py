@@ -413,7 +413,8 @@ ROWS: list[Row] = [
     Row("25", "env value 8080 (number)", "lint", BAD, ("$.env[0].value", "quote it"),
         lint_text(VALID + "env:\n  - name: PORT\n    value: 8080\n")),
     Row("26", "env value 2024-01-01 (unquoted date)", "deploy", OK, ("healthy",),
-        deploy_cli(VALID + "env:\n  - name: DAY\n    value: 2024-01-01\n"), ("emulator",)),
+        deploy_cli(VALID + "env:\n  - name: DAY\n    value: 2024-01-01\n"), ("emulator",),
+        check=lambda o, c: _sent_env(c, "2024-01-01")),
     Row("27a", "env name MY-VAR (accepted: valid for Paperspace)", "lint", OK, ("0 error(s)",),
         lint_text(VALID + "env:\n  - name: MY-VAR\n    value: x\n")),
     Row("27b", "duplicate env name", "lint", BAD, ("[duplicate-env]", "'A'"),
@@ -439,8 +440,9 @@ ROWS: list[Row] = [
         lint_action(spec(name="a" * 200))),
     Row("33c", "name with a newline and ::add-mask::x", "action", BAD, ("[invalid-string]",),
         lint_action(spec(name='"x\\n::add-mask::x"')), check=no_injected_commands),
-    Row("34a", "image: My/Repo:tag", "lint", BAD, ("[image-reference]", "lowercase"),
-        lint_text(spec(image="My/Repo:tag"))),
+    Row("34a", "image: My/Repo:tag (deploy)", "deploy", BAD,
+        ("[image-reference]", "repository name must be lowercase"),
+        deploy_cli(spec(image="My/Repo:tag"), image=None), ("emulator",), check=no_upsert),
     Row("34b", "image with whitespace", "lint", BAD, ("an image reference has no spaces",),
         lint_text(spec(image='"nginx :1.25"'))),
     Row("34c", "tag over 128 characters", "lint", BAD, ("[image-reference]",),
@@ -509,12 +511,22 @@ ROWS: list[Row] = [
         ("--registry ghcr.io does not match the image's registry 127.0.0.1:9",), ghcr_registry),
     Row("52", "dockerfile: ../../../etc/shadow", "build", BAD,
         ("must be inside the build context or workspace",), dockerfile_escape),
+    Row("52b", "action input dockerfile: ../../../etc/shadow", "action", USE,
+        ("dockerfile path must be inside the workspace",),
+        lambda c: {"mode": "build", "context": str(build_ctx(c).name), "image": "psd/app",
+                   "push": "false", "dockerfile": "../../../etc/shadow"}),
     Row("53", ".env and .git in the context, no .dockerignore", "build", BAD,
         (".env", ".git"), sensitive_context, check=env_file_never_read),
     Row("54", "build arg NPM_TOKEN", "build", OK, ("NPM_TOKEN", "stored in the image history"),
         secret_build_arg, ("docker",), check=built_anyway,
         secrets=("npm_psdCanaryBuildArg0123456789abcdef",)),
 ]  # fmt: skip
+
+
+def _sent_env(ctx: Ctx, value: str) -> None:
+    """The API received the value as the same string (not a date, not reformatted)."""
+    (dep,) = ctx.emulator.state.deployments.values()
+    assert dep.specs[-1].data["env"][0]["value"] == value, dep.specs[-1].data
 
 
 def _bounded(out: Outcome, limit: int) -> None:
