@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "action"))
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
 
 def first_line_and_total(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:

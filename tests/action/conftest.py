@@ -1,23 +1,18 @@
 """Fixtures for the action tests: the runner's files (GITHUB_OUTPUT, summary, event) and a
-workspace, plus the helper modules of this directory on sys.path (pytest runs with
---import-mode=importlib, which does not add test directories)."""
+workspace. Shared helpers (runner_commands, canary) live in tests/helpers (pytest pythonpath)."""
 
 from __future__ import annotations
 
 import io
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from runner_commands import parse_output_file, process
+
+from paperspace_deploy import action
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from runner_commands import parse_output_file, process  # noqa: E402
-
-from paperspace_deploy import action  # noqa: E402
 
 
 @dataclass

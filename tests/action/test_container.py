@@ -2,7 +2,7 @@
 `docker run` with the workspace at /github/workspace, the engine socket mounted, INPUT_* variables
 (hyphens kept) and the runner's file-command files under a mounted directory.
 
-The image is built once per content hash (tests/action/action_images.py; ~30 s cold, 0 s warm).
+The image is built once per content hash (tests/helpers/action_images.py; ~30 s cold, 0 s warm).
 """
 
 from __future__ import annotations

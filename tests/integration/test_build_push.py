@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from runner_commands import process
 
 from paperspace_deploy.cli import main
 from paperspace_deploy.errors import ExitCode
@@ -88,36 +89,9 @@ def engine():
     return docker.APIClient(base_url=os.environ["DOCKER_HOST"], timeout=60)
 
 
-# --- the runner's command parser (actions/runner ActionCommandManager), for injection checks ---
-def _parse(line: str) -> tuple[str, str] | None:
-    s = line.lstrip()
-    if s.startswith("::"):
-        end = s.find("::", 2)
-        if end > 2:
-            return s[2:end].split(" ", 1)[0], s[end + 2 :]
-    start = line.find("##[")
-    if start >= 0:
-        end = line.find("]", start)
-        if end > start:
-            return line[start + 3 : end].split(" ", 1)[0].split(";")[0], line[end + 1 :]
-    return None
-
-
 def runner_commands(text: str) -> list[tuple[str, str]]:
     """The commands the runner would process from this output (stop-commands honoured)."""
-    processed, token = [], None
-    for line in text.split("\n"):
-        cmd = _parse(line)
-        if cmd is None:
-            continue
-        if token is not None:
-            if cmd[0] == token:
-                token = None
-            continue
-        if cmd[0] == "stop-commands":
-            token = cmd[1]
-        processed.append(cmd)
-    return processed
+    return [(c.name, c.data) for c in process(text)]
 
 
 def test_scratch_build_push_digest_matches_the_registry(tmp_path, registry, docker_host):

@@ -14,19 +14,15 @@ real registry or the emulator, or by pointing the context tar at /dev/full.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import os
-import socket
-import struct
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from fault_relay import Relay, start_relay
 
 from paperspace_deploy import deploy
 from paperspace_deploy.api.retry import RetryPolicy
@@ -54,97 +50,10 @@ def deploy_argv(emulator, spec: Path, *extra: str) -> list[str]:  # type: ignore
             "--poll-interval", "0.05", *extra]  # fmt: skip
 
 
-# ------------------------------------------------------------------------------- the HTTP relay
-class Relay(BaseHTTPRequestHandler):
-    """Forwards each request to `upstream` on a fresh connection; faults by class attributes:
-    `reset_blob_patches` resets that many blob uploads halfway through their body,
-    `fail` answers (method, path fragment) with a status, `close_after_response` drops every
-    connection after one response *without* announcing it (no `Connection: close`)."""
-
-    upstream = ""
-    reset_blob_patches = 0
-    fail: tuple[str, str, int] | None = None
-    close_after_response = False
-    connections = 0
-    hits: list[tuple[str, str, int]] = []  # noqa: RUF012
-    lock = threading.Lock()
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        with Relay.lock:
-            Relay.connections += 1
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _read_body(self, limit: int | None = None) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().strip().split(b";")[0], 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-                if limit is not None and len(data) >= limit:
-                    return data
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length if limit is None else min(length, limit))
-
-    def _reset(self) -> None:
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-
-    def _handle(self) -> None:
-        blob = self.command in ("PATCH", "PUT") and "/blobs/uploads/" in self.path
-        if blob and Relay.reset_blob_patches > 0:
-            Relay.reset_blob_patches -= 1
-            self._read_body(limit=16 * 1024)  # part of the layer, then a reset
-            Relay.hits.append((self.command, self.path, 0))
-            return self._reset()
-        body = self._read_body()
-        if self.fail and self.command == self.fail[0] and self.fail[1] in self.path:
-            Relay.hits.append((self.command, self.path, self.fail[2]))
-            self.send_response(self.fail[2])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
-        conn = http.client.HTTPConnection(self.upstream, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
-        headers["Content-Length"] = str(len(body))
-        conn.request(self.command, self.path, body=body or None, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("transfer-encoding", "content-length", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-        conn.close()
-        if Relay.close_after_response:  # the server drops keep-alive silently
-            self.close_connection = True
-        return None
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-
 @pytest.fixture
 def relay() -> Iterator[type[Relay]]:
-    Relay.reset_blob_patches, Relay.fail, Relay.close_after_response = 0, None, False
-    Relay.connections, Relay.hits = 0, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    Relay.address = f"127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield Relay
-    server.shutdown()
-    server.server_close()
+    with start_relay() as r:
+        yield r
 
 
 def build_env(registry=None, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -240,7 +149,7 @@ def test_f20_registry_failing_every_blob_ends_at_the_deadline_without_a_digest(
     registry, docker_host, relay, tmp_path
 ):
     relay.upstream = registry.host
-    relay.fail = ("POST", "/blobs/uploads/", 500)
+    relay.faults = [["POST", "/blobs/uploads/", 500, 10**6]]
     image = f"{relay.address}/fm/blob500-{uuid.uuid4().hex[:8]}"
     argv = ["build", str(context(tmp_path)), "--image", image, "--tag", "v1", "--timeout", "6"]
     code, text, elapsed = cli(argv, build_env(registry), tmp_path)
@@ -271,7 +180,7 @@ def test_f22_manifest_never_accepted_under_deploy_build_means_no_upsert(
     emulator, make_spec, registry, docker_host, relay, tmp_path
 ):
     relay.upstream = registry.host
-    relay.fail = ("PUT", "/manifests/", 500)
+    relay.faults = [["PUT", "/manifests/", 500, 10**6]]
     image = f"{relay.address}/fm/partial-{uuid.uuid4().hex[:8]}"
     env = emulator.env(**build_env(registry))
     argv = deploy_argv(emulator, make_spec(), "--build", "--context", str(context(tmp_path)),

@@ -14,7 +14,6 @@ import contextlib
 import io
 import os
 import socket
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,17 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from canary import encodings, without_mask_lines
+from runner_commands import process
 
 from paperspace_deploy import action, cli
 from paperspace_deploy.errors import ExitCode
 from paperspace_deploy.io import Io
-
-ACTION_DIR = Path(__file__).resolve().parents[1] / "action"
-if str(ACTION_DIR) not in sys.path:
-    sys.path.insert(0, str(ACTION_DIR))
-
-from canary import encodings, without_mask_lines  # noqa: E402
-from runner_commands import process  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

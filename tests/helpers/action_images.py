@@ -6,7 +6,7 @@ libraries `ldd` lists, copied at their own absolute paths (so RUNPATHs keep work
 busybox as `/bin/sh` and the host's CA bundle (this machine's egress proxy re-signs TLS). Both
 images are cached in the engine under a content-hash tag, so reruns cost an `inspect`.
 
-Run as a script to print the tags: `python tests/action/action_images.py [--base-only]`.
+Run as a script to print the tags: `python tests/helpers/action_images.py [--base-only]`.
 """
 
 from __future__ import annotations
