@@ -187,3 +187,22 @@ def test_github_format_never_lets_spec_text_become_a_command(tmp_path: Path):
             ), line
         assert "##[" not in line, line
     assert proc.stdout.count("::error title=") == 5  # name, 3 unknown keys, machineType
+
+
+def test_offline_registry_list_checks_container_registry(tmp_path: Path):
+    spec = tmp_path / "paperspace.yaml"
+    spec.write_text(
+        "apiVersion: v1\nname: app\nimage: ghcr.io/org/app:1\ncontainerRegistry: ghrc\n"
+        "resources: {machineType: C4, ports: [8000]}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = lint("--registries", "ghcr,dockerhub", "paperspace.yaml", env=env, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "paperspace.yaml:4:20: error: registry connection 'ghrc' not found" in proc.stdout
+    assert "did you mean 'ghcr'?" in proc.stdout and "[registry-unknown]" in proc.stdout
+    names = tmp_path / "registries.txt"
+    names.write_text("ghrc\n")
+    proc = lint("--registries-file", str(names), "paperspace.yaml", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = lint("paperspace.yaml", env=env, cwd=tmp_path)  # no list: no registry check at all
+    assert proc.returncode == 0 and "registry" not in proc.stdout

@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write the report to FILE (e.g. for SARIF upload)"
     )
+    parser.add_argument(
+        "--registries",
+        metavar="NAME,...",
+        help="registry connection names: check containerRegistry against them (offline; lint "
+        "never calls the API)",
+    )
+    parser.add_argument(
+        "--registries-file", metavar="FILE", help="registry connection names (lines or JSON)"
+    )
 
 
 def _is_spec_name(path: Path) -> bool:
@@ -102,6 +111,7 @@ def collect(paths: list[str], cwd: Path) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
+    from paperspace_deploy import registry
     from paperspace_deploy.report.render import LintResult
     from paperspace_deploy.spec import lint_file
     from paperspace_deploy.spec.findings import Severity
@@ -109,6 +119,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
     if args.output and args.format == "github":
         raise UsageError("--output is not used with --format github (annotations go to the log)")
     files, problems = collect(list(args.paths), io.cwd)
+    connections = registry.from_offline(args.registries, args.registries_file)
     result = LintResult()
     # in GitHub Actions, specs must live in the workspace (a fork PR controls the checkout)
     workspace = io.environ.get("GITHUB_WORKSPACE") or None
@@ -122,6 +133,10 @@ def run(args: argparse.Namespace, io: Io) -> int:
             continue
         result.files.append(display)
         result.findings += spec.findings
+        if connections is not None and spec.data is not None:
+            result.findings += registry.check_registry(
+                spec.data, path=display, locate=spec.locate, connections=connections
+            )
     _report(args, io, result)
     for problem in problems:
         io.err(f"error: {problem}")
