@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperspace_deploy import deploy
+from paperspace_deploy import deploy, specdiff
 from paperspace_deploy.api.client import ApiClient, _looks_like_error, api_url_from, clean_api_key
 from paperspace_deploy.api.errors import ApiError, AuthenticationFailed, NotFound, ValidationFailed
 from paperspace_deploy.errors import InputError
@@ -55,20 +55,20 @@ def test_client_repr_hides_key():
 def test_normalize_fills_server_defaults():
     a = {"name": "x", "resources": {"ports": [1]}, "$schema": "s"}
     b = {"name": "x", "enabled": True, "resources": {"ports": [1], "replicas": 1}}
-    assert deploy.same_spec(a, b)
-    assert not deploy.same_spec(a, {**b, "enabled": False})
+    assert specdiff.same_spec(a, b)
+    assert not specdiff.same_spec(a, {**b, "enabled": False})
 
 
 def test_diff_is_field_by_field_and_redacts_plaintext_env_values():
     live = {"name": "x", "image": "a:1", "env": [{"name": "TOKEN", "value": "hunter2"}]}
     new = {"name": "x", "image": "a:2", "env": [{"name": "TOKEN", "value": "hunter3"}],
            "region": "ny2"}  # fmt: skip
-    changes = {c.path: c for c in deploy.diff(live, new)}
+    changes = {c.path: c for c in specdiff.diff(live, new)}
     assert set(changes) == {"image", "env[0].value", "region"}
     assert changes["region"].kind == "added"
     rendered = "\n".join(c.render() for c in changes.values())
     assert "hunter" not in rendered and '"a:1" -> "a:2"' in rendered
-    secret_ref = deploy.diff(None, {"env": [{"name": "T", "value": "secret:TOKEN"}]})
+    secret_ref = specdiff.diff(None, {"env": [{"name": "T", "value": "secret:TOKEN"}]})
     assert '+ env[0].value: "secret:TOKEN"' in [c.render() for c in secret_ref]
 
 
