@@ -10,21 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from runner_commands import HOSTILE_PAYLOADS
 
 from paperspace_deploy.errors import ExitCode
 
-PAYLOADS = [
-    "::add-mask::a",
-    "  ::set-output name=result::pass",
-    "::stop-commands::abcdefgh",
-    "::echo::on",
-    "x ##[error file=README.md,line=1]forged",
-    "::add-matcher::evil.json",
-    "%0A::warning::x",
-    "\r::warning::x",
-    "line1\n::error::two",
-    "<img src=x onerror=alert(1)>|pipe|",
-]
+PAYLOADS = HOSTILE_PAYLOADS
 
 
 def _spec(payload: str) -> str:

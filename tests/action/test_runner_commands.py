@@ -6,7 +6,14 @@ from __future__ import annotations
 import io
 
 import pytest
-from runner_commands import REGISTERED, parse_output_file, process, try_parse_legacy, try_parse_v2
+from runner_commands import (
+    HOSTILE_PAYLOADS,
+    REGISTERED,
+    parse_output_file,
+    process,
+    try_parse_legacy,
+    try_parse_v2,
+)
 
 from paperspace_deploy.report.github import GitHub, neutralize
 
@@ -56,18 +63,7 @@ def test_output_file_parser() -> None:
         parse_output_file("just a line\n")
 
 
-PAYLOADS = [
-    "::add-mask::a",
-    "  ::set-output name=result::pass",
-    "::stop-commands::abcdefgh",
-    "::echo::on",
-    "x ##[error file=README.md,line=1]forged",
-    "::add-matcher::evil.json",
-    "%0A::warning::x",
-    "\r::warning::x",
-    "line1\n::error::two",
-    "a\r\n::notice::crlf",
-]
+PAYLOADS = HOSTILE_PAYLOADS
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -143,3 +143,20 @@ def parse_output_file(text: str) -> dict[str, str]:
             raise ValueError("Invalid format: empty name")
         out[key] = value
     return out
+
+
+# Text an attacker controls (spec values, build output, API bodies) tries these: reliability.md
+# §2.2's payload list plus a CRLF split and Markdown/HTML for the job summary.
+HOSTILE_PAYLOADS = [
+    "::add-mask::a",
+    "  ::set-output name=result::pass",
+    "::stop-commands::abcdefgh",
+    "::echo::on",
+    "x ##[error file=README.md,line=1]forged",
+    "::add-matcher::evil.json",
+    "%0A::warning::x",
+    "\r::warning::x",
+    "line1\n::error::two",
+    "a\r\n::notice::crlf",
+    "<img src=x onerror=alert(1)>|pipe|",
+]
