@@ -107,8 +107,8 @@ def _report_failure(log: BuildLog, req: BuildRequest, console: Console) -> None:
         found = "; ".join(req.buildkit_features[:3]) or "see the error"
         hint = (
             f"the Dockerfile uses BuildKit-only syntax ({found}); the Docker Engine API path "
-            "uses the legacy builder: rewrite those lines, or build with docker buildx and "
-            "pass the pushed image to deploy with --image"
+            "uses the legacy builder: rewrite those lines, or use --builder buildx where the "
+            "docker buildx CLI plugin is installed"
         )
     if classify(error) is Failure.TRANSIENT and "returned a non-zero code" not in error:
         raise Unavailable(f"the build failed{step}: {one_line(error)}", hint=hint)

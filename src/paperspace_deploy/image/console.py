@@ -45,6 +45,12 @@ class Console:
         else:
             self.io.err(f"warning: {text}")
 
+    def notice(self, text: str) -> None:
+        if self.github:
+            self.github.annotate("notice", text, title="paperspace-deploy build")
+        else:
+            self.io.err(f"notice: {text}")
+
     def mask(self, secret: str | None) -> None:
         if self.github and secret:
             self.github.mask(secret)

@@ -19,6 +19,7 @@ from paperspace_deploy.errors import InputError, UsageError
 if TYPE_CHECKING:
     from paperspace_deploy.io import Io
 
+BUILDERS = ("auto", "engine", "buildx")  # see image/buildx.py
 DEFAULT_TAG_RULES = ("sha", "branch", "tag", "semver", "pr", "latest")
 ALL_TAG_RULES = (*DEFAULT_TAG_RULES, "sha-long")
 
@@ -53,6 +54,9 @@ class BuildOptions:
     tag_rules: tuple[str, ...] = DEFAULT_TAG_RULES
     fail_on_sensitive_context: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # engine: docker-py's Engine API (default); buildx: the docker buildx CLI; auto: buildx if
+    # `docker buildx version` works, else the engine
+    builder: str = "engine"
     notes: list[str] = field(default_factory=list)  # warnings found while reading the flags
 
     def __repr__(self) -> str:  # keep the password out of any debug print
@@ -178,6 +182,13 @@ def add_build_arguments(parser: argparse.ArgumentParser, *, standalone: bool = F
     )
     g.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     g.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        default="engine",
+        help="engine: the Docker Engine API (default, any engine); buildx: docker buildx build "
+        "--load via the docker CLI (BuildKit); auto: buildx when available, else engine",
+    )
+    g.add_argument(
         "--fail-on-sensitive-context",
         action="store_true",
         help="fail instead of warn when .env, keys or .git would be sent to the engine",
@@ -238,6 +249,7 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> B
         tag_rules=tuple(args.tag_rules),
         fail_on_sensitive_context=bool(args.fail_on_sensitive_context),
         retry=_retry_policy(environ),
+        builder=getattr(args, "builder", None) or "engine",
         notes=notes,
     )
 

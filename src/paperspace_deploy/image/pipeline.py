@@ -115,6 +115,11 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
     with open(dockerfile_path, encoding="utf-8", errors="replace") as fh:
         features = buildkit_features(fh.read(DOCKERFILE_SCAN_LIMIT))
     _check_docker_host(console, io)
+    builder = "engine"
+    if opts.builder != "engine":  # probes `docker buildx version`; engine: exactly as before
+        from paperspace_deploy.image.buildx import choose_builder
+
+        builder = choose_builder(opts.builder, io.environ, console, deadline)
 
     console.info(f"image: {opts.image}")
     console.info("tags: " + ", ".join(tags))
@@ -148,9 +153,13 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
             no_cache=opts.no_cache,
             buildkit_features=features,
         )
-        image_id = run_build(client, request, console, deadline, f"Build {opts.image}")
+        title = f"Build {opts.image}"
+        if builder == "buildx":  # tags via -t, loaded into the engine; pushed from there
+            image_id = _buildx_build(client, request, refs, console, deadline, title, io)
+        else:
+            image_id = run_build(client, request, console, deadline, title)
         console.info(f"built {image_id} in {time.monotonic() - started:.1f} s")
-        for tag in tags:
+        for tag in tags if builder == "engine" else ():
             client.tag(image_id, opts.image, tag)
         if not push:
             return BuildResult(image_id, refs, None, None, pushed=False)
@@ -172,6 +181,33 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
     digest_ref = f"{opts.image}@{digest}"
     console.info(f"pushed {digest_ref}")
     return BuildResult(image_id, refs, digest, digest_ref, pushed=True)
+
+
+def _buildx_build(
+    client: Any,
+    request: BuildRequest,
+    refs: list[str],
+    console: Console,
+    deadline: float | None,
+    title: str,
+    io: Io,
+) -> str:
+    from docker.errors import NotFound
+
+    from paperspace_deploy.image.buildx import run_buildx_build
+
+    console.info("builder: docker buildx (BuildKit), loaded into the engine")
+    image_id = run_buildx_build(request, refs, console, deadline, title, io.environ, io.cwd)
+    try:  # the CLI's context/builder may load into another engine than DOCKER_HOST
+        client.inspect_image(refs[0])
+    except NotFound:
+        raise InputError(
+            f"docker buildx built {refs[0]} but the engine at {describe_host(io.environ)} "
+            "does not have it",
+            hint="make the docker CLI's context and buildx builder use the same engine as "
+            "DOCKER_HOST (docker buildx use default), or use --builder engine",
+        ) from None
+    return image_id
 
 
 def _push_all(
