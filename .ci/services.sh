@@ -15,6 +15,9 @@ stop() {
   done
   # containerd-shim and friends left by dockerd
   pkill -f "$dir/docker-exec" 2>/dev/null || true
+  # dockerd leaves mounts under its roots (netns/default, the data root): unmount, deepest first
+  awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

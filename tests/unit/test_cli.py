@@ -22,8 +22,12 @@ def test_no_command_is_usage_error():
     assert "usage" in err.getvalue()
 
 
-def test_unexpected_exception_never_shows_traceback(monkeypatch):
+def test_unexpected_exception_never_shows_traceback(monkeypatch, tmp_path):
+    import tempfile
+
     from paperspace_deploy.cli import run_guarded
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the crash log lands here
 
     def boom():
         raise ZeroDivisionError("x")
@@ -33,6 +37,8 @@ def test_unexpected_exception_never_shows_traceback(monkeypatch):
     assert code == ExitCode.INTERNAL
     assert "Traceback" not in err.getvalue()
     assert "unexpected internal error (ZeroDivisionError)" in err.getvalue()
+    (log,) = tmp_path.glob("paperspace-deploy-crash-*.log")  # the details went to the file
+    assert "ZeroDivisionError: x" in log.read_text() and str(log) in err.getvalue()
 
 
 def test_bad_flag_value_returns_usage_code_and_writes_to_injected_stderr():
