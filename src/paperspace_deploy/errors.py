@@ -13,8 +13,6 @@ Exit codes (documented in README and docs/reliability.md):
 
 from __future__ import annotations
 
-import tempfile
-import traceback
 from enum import IntEnum
 
 
@@ -83,6 +81,9 @@ def report_internal_error(exc: BaseException) -> str:
 
     Call from an `except` block. Writing can itself fail (a full TMPDIR); then say so, still
     without a traceback."""
+    import tempfile  # only on this rare path: errors.py is on every command's start-up
+    import traceback
+
     try:
         with tempfile.NamedTemporaryFile(
             "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False

@@ -111,7 +111,6 @@ def collect(paths: list[str], cwd: Path) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy import registry
     from paperspace_deploy.report.render import LintResult
     from paperspace_deploy.spec import lint_file
     from paperspace_deploy.spec.findings import Severity
@@ -119,7 +118,11 @@ def run(args: argparse.Namespace, io: Io) -> int:
     if args.output and args.format == "github":
         raise UsageError("--output is not used with --format github (annotations go to the log)")
     files, problems = collect(list(args.paths), io.cwd)
-    connections = registry.from_offline(args.registries, args.registries_file)
+    connections = None
+    if args.registries or args.registries_file:  # registry.py only when asked (start-up time)
+        from paperspace_deploy.registry import from_offline
+
+        connections = from_offline(args.registries, args.registries_file)
     result = LintResult()
     # in GitHub Actions, specs must live in the workspace (a fork PR controls the checkout)
     workspace = io.environ.get("GITHUB_WORKSPACE") or None
@@ -134,7 +137,9 @@ def run(args: argparse.Namespace, io: Io) -> int:
         result.files.append(display)
         result.findings += spec.findings
         if connections is not None and spec.data is not None:
-            result.findings += registry.check_registry(
+            from paperspace_deploy.registry import check_registry
+
+            result.findings += check_registry(
                 spec.data, path=display, locate=spec.locate, connections=connections
             )
     _report(args, io, result)
