@@ -27,11 +27,19 @@ resources:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_during_wait(runner, emulator, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+def test_signal_during_wait(runner, emulator, tmp_path, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
     emulator.state.timings.healthy_after = 600  # the rollout never finishes during the test
     (runner.workspace / "paperspace.yaml").write_text(SPEC)
+    scratch, home = tmp_path / "scratch", tmp_path / "home"
+    scratch.mkdir()
+    (home / ".docker").mkdir(parents=True)
+    config = home / ".docker" / "config.json"
+    config.write_bytes(b'{"auths": {"ghcr.io": {"auth": "dXNlcjpvbGQ="}}}\n')
+    before = config.read_bytes()
     env = {
         **runner.env,
+        "TMPDIR": str(scratch),  # nothing may be left here after the signal
+        "HOME": str(home),
         "PATH": os.environ.get("PATH", ""),
         "INPUT_MODE": "deploy",
         "INPUT_API-KEY": emulator.key,
@@ -58,3 +66,8 @@ def test_signal_during_wait(runner, emulator, sig: signal.Signals) -> None:  # t
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert "❌ failed" in summary and "interrupted" in summary
     assert parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text())["lint-errors"] == "0"
+    # nothing left behind (reliability.md F26): no temp files, docker config byte-identical,
+    # nothing new in the workspace
+    assert list(scratch.iterdir()) == []
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in runner.workspace.iterdir()) == ["paperspace.yaml"]
