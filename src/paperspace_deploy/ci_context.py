@@ -101,7 +101,7 @@ def _github(env: Mapping[str, str]) -> CiContext:
     head_sha = env.get("GITHUB_SHA") or None
     head_ref = env.get("GITHUB_REF_NAME") or None
     fork = False
-    if event in FORK_EVENTS or event.startswith("pull_request"):
+    if event.startswith("pull_request"):  # includes pull_request_target (not a fork run)
         pull = payload.get("pull_request") if isinstance(payload.get("pull_request"), dict) else {}
         head, base = pull.get("head") or {}, pull.get("base") or {}
         head_sha = head.get("sha") if isinstance(head.get("sha"), str) else head_sha
