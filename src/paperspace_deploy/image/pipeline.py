@@ -29,7 +29,7 @@ from paperspace_deploy.image.engine import connect, describe_host
 from paperspace_deploy.image.labels import oci_labels
 from paperspace_deploy.image.options import BuildOptions, BuildResult
 from paperspace_deploy.image.push import Credentials, login, push_tag, with_retries
-from paperspace_deploy.image.reference import normalize_registry, registry_of, split_host
+from paperspace_deploy.image.reference import registry_of
 from paperspace_deploy.image.stream import buildkit_features
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
@@ -49,19 +49,8 @@ def _mask_secrets(console: Console, opts: BuildOptions, creds: Credentials | Non
 
 
 def _credentials(opts: BuildOptions) -> tuple[str, Credentials | None]:
+    """The registry and the login for it (`BuildOptions.validate` checked that they match)."""
     registry = registry_of(opts.image)
-    if opts.registry:
-        wanted = normalize_registry(opts.registry)
-        if wanted != registry:
-            host, _ = split_host(opts.image)
-            hint = (
-                f"prefix the image with the registry: --image {wanted}/{opts.image}"
-                if host is None
-                else "make --registry and the host in --image agree"
-            )
-            raise InputError(
-                f"--registry {wanted} does not match the image's registry {registry}", hint=hint
-            )
     if opts.username and opts.password:
         return registry, Credentials(registry, opts.username, opts.password)
     return registry, None
