@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperspace_deploy.errors import ExitCode, UsageError
 from paperspace_deploy.io import Io
+
+if TYPE_CHECKING:
+    from paperspace_deploy.report.result import LintResult
 
 _SKIP_DIRS = frozenset((".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"))
 
@@ -111,7 +115,7 @@ def collect(paths: list[str], cwd: Path) -> tuple[list[Path], list[str]]:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy.report.render import LintResult
+    from paperspace_deploy.report.result import LintResult
     from paperspace_deploy.spec import lint_file
     from paperspace_deploy.spec.findings import Severity
 
@@ -162,27 +166,31 @@ def _display(full: Path, rel: Path, workspace: str | None) -> str:
     return str(rel)
 
 
-def _report(args: argparse.Namespace, io: Io, result: object) -> None:
-    import importlib
-
+def _report(args: argparse.Namespace, io: Io, result: LintResult) -> None:
     from paperspace_deploy.report import text
+    from paperspace_deploy.report.render import REPORTERS
+    from paperspace_deploy.report.result import ReportContext
 
+    ctx = ReportContext.from_environ(io.environ, io.cwd)
     if args.format == "github":
+        from dataclasses import replace
+
         from paperspace_deploy.report.github_lint import report
 
-        report(result, io)  # type: ignore[arg-type]
+        if io.environ.get("GITHUB_WORKSPACE"):  # _display made the paths workspace-relative
+            ctx = replace(ctx, cwd=Path(io.environ["GITHUB_WORKSPACE"]))
+        report(result, io, ctx)
         return
-    module = importlib.import_module(f"paperspace_deploy.report.{args.format}")
-    rendered: str = module.render(result)
+    rendered = REPORTERS[args.format](result, ctx)
     if args.output:
         try:
             Path(args.output).write_text(rendered, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write report to {args.output}: {exc.strerror}") from None
         if args.format != "text":
-            io.stdout.write(text.render(result))  # type: ignore[arg-type]
+            io.stdout.write(text.render(result, ctx))
         else:
-            io.stdout.write(result.summary() + "\n")  # type: ignore[attr-defined]
+            io.stdout.write(text.lines(result, ctx)[-1] + "\n")
         io.stdout.flush()
         return
     io.stdout.write(rendered)

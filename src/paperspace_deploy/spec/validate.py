@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
 from paperspace_deploy.spec.schema import fast_is_valid, validator
 
@@ -101,7 +101,8 @@ def schema_findings(
             return
         seen.add((path, message))
         line, col, end_line, end_col = locate(path, key)
-        found.append(Finding(display, line, col, Severity.ERROR, rule, message, end_line, end_col))
+        found.append(Finding(display, line, col, Severity.ERROR, rule, message, end_line, end_col,
+                             json_path(data, path)))  # fmt: skip
 
     for err in validator().iter_errors(data):  # lazy: stops early on a file full of errors
         if len(found) >= MAX_SCHEMA_FINDINGS:
