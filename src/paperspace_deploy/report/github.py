@@ -170,4 +170,5 @@ def annotated(findings: Sequence[Finding]) -> list[bool]:
 
 def md_escape(text: str) -> str:
     """Escape untrusted text for a Markdown table cell in the job summary."""
-    return html.escape(text).replace("|", "\\|").replace("\n", "<br>")
+    text = html.escape(text).replace("|", "\\|")
+    return text.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")

@@ -64,6 +64,7 @@ def json_path(data: Any, path: Iterable[str | int]) -> str:
             out += f"[?@.name=={_quoted(name)}]" if isinstance(name, str) else f"[{part}]"
             node = item
         else:
-            out += f".{part}" if _MEMBER.fullmatch(part) else f"[{_quoted(part)}]"
+            short = len(part) <= MAX_SEGMENT and _MEMBER.fullmatch(part)
+            out += f".{part}" if short else f"[{_quoted(part)}]"
             node = node.get(part) if isinstance(node, dict) else None
     return out
