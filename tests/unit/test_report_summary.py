@@ -100,20 +100,32 @@ def mixed() -> list[Finding]:
 def test_findings_grouped_per_file_worst_first_with_links_and_folds():
     ctx = ReportContext.from_environ({**ENV, "GITHUB_WORKSPACE": str(ROOT)}, ROOT)
     page = Page(to_html("\n".join(findings_markdown(mixed(), ctx))))
-    titles = [t["title"] for t in page.tables]
-    # files with errors first; a.yaml has only warnings and notices
-    assert [t.split(":")[0] for t in titles] == ["b.yaml", "c.yaml", "a.yaml"]
-    assert titles[0] == "b.yaml: ❌ 4 errors, ⚠️ 4 warnings, ℹ️ 4 notices"
+    files: dict[str, list[list[str]]] = {}
     for table in page.tables:
         header, *rows = table["rows"]
-        assert header == ["", "Line", "Rule", "Message"]
-        severities = [r[0].split("\xa0")[1].rstrip(" ¹") for r in rows]
-        rank = {"error": 0, "warning": 1, "notice": 2}
+        assert header == ["", "Line", "Message"]
+        title = table["title"]
+        if " more in " in title:  # the folded rest of the file above
+            count, path = title.split(" more in ")
+            assert list(files)[-1] == path and int(count) == len(rows)
+        else:
+            path = title.split(":")[0]
+            assert path not in files and len(rows) <= FOLD_ROWS
+        files.setdefault(path, []).extend(rows)
+    # files with errors first; a.yaml has only warnings and notices
+    assert list(files) == ["b.yaml", "c.yaml", "a.yaml"]
+    assert page.tables[0]["title"] == "b.yaml: ❌ 4 errors, ⚠️ 4 warnings, ℹ️ 4 notices"
+    rank = {"error": 0, "warning": 1, "notice": 2}
+    for rows in files.values():
+        assert len(rows) == 12
+        severities = [r[0].split("\xa0")[1] for r in rows]
         assert severities == sorted(severities, key=rank.__getitem__)  # errors, warnings, notices
-        lines = [int(r[1].split(":")[0]) for r in rows if r[0].endswith("error")]
-        assert lines == sorted(lines)
+        for severity in rank:
+            lines = [int(r[1].split(":")[0]) for r in rows if r[0].split("\xa0")[1] == severity]
+            assert lines == sorted(lines)
         assert all(":" in r[1] and "/" not in r[1] for r in rows)  # short: no path to break
-    assert page.details == 3 and all(len(t["rows"]) - 1 > FOLD_ROWS for t in page.tables)
+        assert all(r[2].endswith(" unknown-key") for r in rows)  # the rule after the message
+    assert page.details == 3  # each file has 12 rows: 10 in view, 2 folded
     assert f"https://github.com/acme/app/blob/{SHA}/b.yaml#L4" in page.links
     assert len(page.links) == len(mixed())
 

@@ -58,7 +58,8 @@ class Summary:
 
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
 _ICON = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.NOTICE: "ℹ️"}
-FOLD_ROWS = 10  # a file with more rows than this is folded into <details>
+FOLD_ROWS = 10  # rows of a file shown before the rest folds into <details>
+_HEADER = "| | Line | Message |\n|---|---|---|"
 
 
 def _counts(findings: Sequence[Finding]) -> str:
@@ -74,7 +75,9 @@ def findings_markdown(findings: Sequence[Finding], ctx: ReportContext | None = N
     """THE findings table of every job summary (the action's and `lint --format github`'s):
     one table per file, files with errors first; in each, errors, then warnings, then notices,
     in line order. A location links to its line when `ctx` knows the commit (ctx.blob_url).
-    Files with more than FOLD_ROWS rows are folded. Every cell is untrusted text (cell())."""
+    After FOLD_ROWS rows the rest of a file's table folds into <details>. Locations are
+    `line:col` (the file is the heading), so no cell holds a long path to break; the rule id
+    follows the message, as in the log. Every cell is untrusted text (cell())."""
     out = ["### Lint findings", ""]
     if not findings:
         return [*out, "No problems found.", ""]
@@ -87,21 +90,22 @@ def findings_markdown(findings: Sequence[Finding], ctx: ReportContext | None = N
     for path, rows in by_file.items():  # dicts keep insertion order: worst files first
         rows.sort(key=lambda i: (_RANK[findings[i].severity], findings[i].line, findings[i].col))
         title = f"{code(path)}: {_counts([findings[i] for i in rows])}"
-        table = ["| | Line | Rule | Message |", "|---|---|---|---|"]
+        table = []
         for i in rows:
             f = findings[i]
             where = f"{f.line}:{f.col}"
             url = ctx.line_url(path, f.line) if ctx else None
             where = f"[{where}]({url})" if url else where
-            mark = "" if flags[i] else " ¹"
+            mark = "" if flags[i] else "&nbsp;¹"
             table.append(
                 f"| {_ICON[f.severity]}&nbsp;{f.severity.value}{mark} | {where} "
-                f"| {code(f.rule, 80)} | {cell(f.message)} |"
+                f"| {cell(f.message)} {code(f.rule, 80)} |"
             )
-        if len(rows) > FOLD_ROWS:
-            out += [f"<details><summary>{title}</summary>", "", *table, "", "</details>", ""]
-        else:
-            out += [f"#### {title}", "", *table, ""]
+        out += [f"#### {title}", "", _HEADER, *table[:FOLD_ROWS], ""]
+        if len(table) > FOLD_ROWS:  # the worst rows stay in view, the rest fold
+            more = f"{len(table) - FOLD_ROWS} more in {code(path)}"
+            out += [f"<details><summary>{more}</summary>", "", _HEADER, *table[FOLD_ROWS:]]
+            out += ["", "</details>", ""]
     if len(findings) > MAX_FINDING_ROWS:
         out += [f"…and {len(findings) - MAX_FINDING_ROWS} more (see the step log).", ""]
     hidden = flags.count(False)
