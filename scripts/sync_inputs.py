@@ -35,10 +35,11 @@ def _yaml_inputs() -> str:
             continue
         names = [o.name, *o.aliases]
         for name in names:
-            help_text = o.help if name == o.name else f"Older name of '{o.name}'."
+            main = name == o.name
+            help_text = o.help if main else f"Older name of '{o.name}'."
+            default = options.action_default(o) if main else ""
             lines += [f"  {name}:", f"    description: {json.dumps(help_text)}",
-                      "    required: false",
-                      f"    default: {json.dumps(options.action_default(o) if name == o.name else '')}"]  # fmt: skip
+                      "    required: false", f"    default: {json.dumps(default)}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -128,8 +128,12 @@ def outputs(result: JobResult) -> dict[str, str]:
     return out
 
 
-def summary(result: JobResult, outcome: Outcome) -> Summary:
-    s = Summary(mode=result.mode, ok=outcome.ok, notes=list(result.notes))
+def summary(result: JobResult, outcome: Outcome, environ: Mapping[str, str]) -> Summary:
+    from paperspace_deploy.report.result import ReportContext
+
+    s = Summary(mode=result.mode, ok=outcome.ok)
+    if result.lint is not None:
+        s.report_context = ReportContext.for_workspace(result.lint.workspace.root, environ)
     if not outcome.ok:
         s.failure = outcome.message if outcome.code != ExitCode.INTERRUPTED else "interrupted"
     if result.lint is not None:
@@ -172,7 +176,7 @@ def _write_results(gh: GitHub, io: Io, result: JobResult, outcome: Outcome) -> N
         except (OSError, ValueError) as exc:  # ValueError: value contains the heredoc delimiter
             io.err(f"error: could not write output {name!r}: {exc}")
     try:
-        gh.add_summary(io.secrets.scrub(render(summary(result, outcome))))
+        gh.add_summary(io.secrets.scrub(render(summary(result, outcome, io.environ))))
     except OSError as exc:
         io.err(f"error: could not write the job summary: {exc.strerror}")
 
@@ -189,7 +193,7 @@ def main(
     masks = GitHub(io.raw_stdout, env)
     io.secrets.on_add = masks.mask  # first, before anything can echo a secret
     register_secrets(io, env)
-    gh = GitHub(io.stdout, env)
+    gh = GitHub(io.commands_stdout, env)
     reporter = ActionReporter(gh, io)
     result = JobResult(options.get_input(env, "mode") or "deploy")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from paperspace_deploy import ci_context
@@ -68,7 +68,6 @@ class JobResult:
     build: BuildResult | None = None
     plan: PlanResult | None = None
     deploy: DeployResult | None = None
-    notes: list[str] = field(default_factory=list)  # e.g. "registry check skipped: ..."
 
 
 UNSAFE_SWITCHES = ("ACTIONS_ALLOW_UNSECURE_COMMANDS", "ACTIONS_ALLOW_UNSECURE_STOPCOMMAND_TOKENS")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from paperspace_deploy.io import Io
     from paperspace_deploy.registry import Connections
-    from paperspace_deploy.report.render import LintResult
+    from paperspace_deploy.report.result import LintResult
     from paperspace_deploy.spec import LoadedSpec
     from paperspace_deploy.workspace import Workspace
 
@@ -83,6 +83,7 @@ def offline_registries(values: options.Values, ws: Workspace) -> Connections | N
 @dataclass
 class LintRun:
     result: LintResult  # files and findings, what every reporter renders
+    workspace: Workspace  # finding paths are relative to its root
     specs: list[LoadedSpec] = field(default_factory=list)  # parsed, for the deploy stage
     problems: list[str] = field(default_factory=list)  # unreadable paths etc. (exit 2)
 
@@ -92,12 +93,12 @@ class LintRun:
 
 
 def run_lint(req: LintRequest) -> LintRun:
-    from paperspace_deploy.report.render import LintResult
+    from paperspace_deploy.report.result import LintResult
     from paperspace_deploy.spec import LintContext, lint_file
     from paperspace_deploy.specfiles import collect
 
     collected = collect(req.patterns, req.workspace)
-    run = LintRun(LintResult(), problems=list(collected.problems))
+    run = LintRun(LintResult(), req.workspace, problems=list(collected.problems))
     ctx = LintContext(deploying=req.deploying, image=req.image)
     for spec_file in collected.files:
         try:

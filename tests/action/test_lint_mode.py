@@ -34,7 +34,8 @@ def test_broken_spec_annotations_outputs_and_summary(runner) -> None:  # type: i
     assert all(c.properties["title"].startswith("paperspace-deploy: ") for c in errors)
     assert result.outputs["lint-errors"] == "4"
     assert result.outputs["lint-warnings"] == "0"
-    assert "❌ failed" in result.summary and "broken.yaml:7:13" in result.summary
+    assert "❌ failed" in result.summary and "| 7:13 |" in result.summary
+    assert "#### <code>broken.yaml</code>: ❌ 4 errors" in result.summary  # one table per file
     assert "the spec has 4 error(s)" in result.stdout
 
 

@@ -14,9 +14,12 @@ from paperspace_deploy.errors import ExitCode, UsageError
 from paperspace_deploy.io import Io
 
 if TYPE_CHECKING:
-    from paperspace_deploy.report.render import LintResult
+    from paperspace_deploy.report.result import LintResult
     from paperspace_deploy.workspace import Workspace
 
+
+# report/render.REPORTERS plus `github`; spelled out so start-up imports no reporter
+# (tests/unit/test_report_formats.py checks that they agree)
 FORMATS = ("text", "json", "github", "sarif", "gitlab")
 
 
@@ -60,23 +63,23 @@ def run(args: argparse.Namespace, io: Io) -> int:
 
 
 def _report(args: argparse.Namespace, io: Io, ws: Workspace, result: LintResult) -> None:
-    import importlib
-
     from paperspace_deploy.report import text
+    from paperspace_deploy.report.render import REPORTERS
+    from paperspace_deploy.report.result import ReportContext
 
+    ctx = ReportContext.for_workspace(ws.root, io.environ)  # finding paths are root-relative
     if args.format == "github":
         from paperspace_deploy.report.github_lint import report
 
-        report(result, io)
+        report(result, io, ctx)
         return
-    module = importlib.import_module(f"paperspace_deploy.report.{args.format}")
-    rendered: str = module.render(result)
+    rendered = REPORTERS[args.format](result, ctx)
     if args.output:
         ws.write(args.output, rendered)
         if args.format != "text":
-            io.stdout.write(text.render(result))
+            io.stdout.write(text.render(result, ctx))
         else:
-            io.stdout.write(result.summary() + "\n")
+            io.stdout.write(text.lines(result, ctx)[-1] + "\n")
         io.stdout.flush()
         return
     io.stdout.write(rendered)
