@@ -174,6 +174,8 @@ def read_prices_file(path: str | Path) -> str:
         raise UsageError(f"cannot open prices file {shown}: {what}") from None
     try:
         info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"prices file is a directory: {shown}")
         if not stat.S_ISREG(info.st_mode):
             raise UsageError(f"prices file is not a regular file: {shown}")
         if info.st_size > MAX_PRICES_BYTES:
