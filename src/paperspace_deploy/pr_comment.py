@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,11 +50,18 @@ def marker(workflow: str, spec: str) -> str:
     return f"<!-- paperspace-deploy:{_marker_part(workflow)}:{_marker_part(spec)} -->"
 
 
+# Secret values the run knows, replaced in every untrusted value BEFORE it is escaped: escaping
+# turns `ghp_x` into `ghp&#95;x`, which a scan of the raw body misses but GitHub shows as `ghp_x`.
+_SECRETS: ContextVar[tuple[str, ...]] = ContextVar("pr_comment_secrets", default=())
+
+
 def _text(value: Any, limit: int = CELL) -> str:
     """Untrusted text, escaped for a comment: `@name` and `#123` no longer link or notify."""
     from paperspace_deploy.report.summary import cell
 
     raw = "" if value is None else str(value)
+    for secret in _SECRETS.get():
+        raw = raw.replace(secret, "***")
     return cell(re.sub(r"([@#])(?=\w)", "\\1\u2060", raw), limit)
 
 
@@ -174,8 +182,21 @@ def _preview(p: PreviewInfo) -> list[str]:
     return [*out, ""]
 
 
-def render_comment(content: CommentContent) -> str:
-    """The comment's Markdown, at most MAX_BODY characters, marker first."""
+def render_comment(content: CommentContent, secrets: Sequence[str] = ()) -> str:
+    """The comment's Markdown, at most MAX_BODY characters, marker first; any of `secrets`
+    (the run's masked values) is replaced by *** in the text and, escaped, in the result."""
+    known = tuple(sorted({s for s in secrets if len(s.strip()) >= 4}, key=len, reverse=True))
+    token = _SECRETS.set(known)
+    try:
+        body = _render(content)
+    finally:
+        _SECRETS.reset(token)
+    for secret in known:  # belt and braces, raw and escaped, for text escaped elsewhere
+        body = body.replace(secret, "***").replace(_text(secret, len(secret) * 8), "***")
+    return _cap(body)
+
+
+def _render(content: CommentContent) -> str:
     from paperspace_deploy.cost import render_markdown
 
     lines = [
@@ -197,9 +218,9 @@ def render_comment(content: CommentContent) -> str:
     if content.commit:
         footer.append(f"for {_code(content.commit[:12], 12)}")
     if content.run_url and _RUN_URL.fullmatch(content.run_url):
-        footer.append(f"[workflow run]({content.run_url})")
-    lines += ["", f"<sub>Updated {' · '.join(footer)} · edited in place on every push.</sub>"]
-    return _cap("\n".join(lines) + "\n")
+        footer.append(f"by this [workflow run]({content.run_url})")
+    lines += ["", f"<sub>{' '.join(['Updated', *footer])}; edited in place on every push.</sub>"]
+    return "\n".join(lines) + "\n"
 
 
 def _cap(body: str) -> str:
@@ -209,13 +230,6 @@ def _cap(body: str) -> str:
     note = "\n\n…(cut: the comment reached GitHub's size limit; the run's log has everything)\n"
     head = body[: MAX_BODY - len(note)]
     return head[: head.rfind("\n")] + note
-
-
-def redact(body: str, secrets: Sequence[str]) -> str:
-    """Belt and braces: any secret value the run knows is replaced before posting."""
-    for secret in sorted({s for s in secrets if len(s.strip()) >= 4}, key=len, reverse=True):
-        body = body.replace(secret, "***")
-    return body
 
 
 # ------------------------------------------------------------------------------------ posting
@@ -292,7 +306,7 @@ def publish(
     if not repo or number is None:
         why = "PR comment skipped: this run is not for a pull request"
         return CommentOutcome("skipped", message=why)
-    body = redact(render_comment(content), secrets)
+    body = render_comment(content, secrets)
     client = None
     try:
         options = dict(client_options or {})
