@@ -55,18 +55,21 @@ def marker(workflow: str, spec: str) -> str:
 _SECRETS: ContextVar[tuple[str, ...]] = ContextVar("pr_comment_secrets", default=())
 
 
-def _text(value: Any, limit: int = CELL) -> str:
-    """Untrusted text, escaped for a comment: `@name` and `#123` no longer link or notify."""
+def _text(value: Any, limit: int = CELL, *, inline_code: bool = False) -> str:
+    """Untrusted text, escaped for a comment: `@name` and `#123` no longer link or notify
+    (inside <code> GitHub links neither, so image digests keep copying cleanly there)."""
     from paperspace_deploy.report.summary import cell
 
     raw = "" if value is None else str(value)
     for secret in _SECRETS.get():
         raw = raw.replace(secret, "***")
-    return cell(re.sub(r"([@#])(?=\w)", "\\1\u2060", raw), limit)
+    if not inline_code:
+        raw = re.sub(r"([@#])(?=\w)", "\\1\u2060", raw)
+    return cell(raw, limit)
 
 
 def _code(value: Any, limit: int = CELL) -> str:
-    return f"<code>{_text(value, limit)}</code>"
+    return f"<code>{_text(value, limit, inline_code=True)}</code>"
 
 
 @dataclass
@@ -219,7 +222,9 @@ def _render(content: CommentContent) -> str:
         footer.append(f"for {_code(content.commit[:12], 12)}")
     if content.run_url and _RUN_URL.fullmatch(content.run_url):
         footer.append(f"by this [workflow run]({content.run_url})")
-    lines += ["", f"<sub>{' '.join(['Updated', *footer])}; edited in place on every push.</sub>"]
+    if lines[-1] != "":
+        lines.append("")
+    lines.append(f"<sub>{' '.join(['Updated', *footer])}; edited in place on every push.</sub>")
     return "\n".join(lines) + "\n"
 
 
