@@ -345,6 +345,12 @@ def estimate(
     return CostEstimate(str(name), new, old, compared, sources)
 
 
+def estimate_plan(spec: Mapping[str, Any], plan: Any, prices: PriceTable) -> CostEstimate:
+    """The estimate for a `plan` (specdiff.PlanResult) of `spec`: its change against the live
+    deployment, or against nothing when the plan would create it."""
+    return estimate(spec, live_from_plan(spec, plan), prices)
+
+
 def live_from_plan(spec: Mapping[str, Any], plan: Any) -> dict[str, Any] | None:
     """The cost-relevant fields of the live spec, rebuilt from a plan's changes and our spec.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.spec.findings import Finding, Severity
 
+COMMENT_SECONDS = 60.0  # the comment is a courtesy: it never holds up the run for long
 MAX_BODY = 60000  # characters; GitHub refuses more than 65,536
 MAX_FINDINGS = 50
 MAX_CHANGES = 80
@@ -296,10 +298,13 @@ def publish(
     repo: str | None = None,
     number: int | None = None,
     secrets: Sequence[str] = (),
-    deadline: Deadline | None = None,
+    deadline: Deadline | float | None = None,
     client_options: Mapping[str, Any] | None = None,
 ) -> CommentOutcome:
-    """Post or edit the sticky comment for `content`; never raises for a GitHub failure."""
+    """Post or edit the sticky comment for `content`; never raises for a GitHub failure.
+
+    `deadline`: a Deadline, an absolute `time.monotonic()` time (the action's), or None for
+    COMMENT_SECONDS; the comment never takes longer than COMMENT_SECONDS either way."""
     from paperspace_deploy import ci_context
     from paperspace_deploy.errors import DeployError
     from paperspace_deploy.github_api import GitHubClient, GitHubForbidden
@@ -312,6 +317,9 @@ def publish(
         why = "PR comment skipped: this run is not for a pull request"
         return CommentOutcome("skipped", message=why)
     body = render_comment(content, secrets)
+    if not isinstance(deadline, Deadline):
+        left = COMMENT_SECONDS if deadline is None else deadline - time.monotonic()
+        deadline = Deadline(max(0.0, min(COMMENT_SECONDS, left)))
     client = None
     try:
         options = dict(client_options or {})

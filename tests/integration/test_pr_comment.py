@@ -258,3 +258,13 @@ def test_preview_section_shows_endpoint_and_expiry() -> None:
         content(preview=pr_comment.PreviewInfo("demo-pr-7", None, None, "deleted"))
     )
     assert "deleted (the pull request was closed)" in gone and "Endpoint" not in gone
+
+
+def test_the_runs_deadline_bounds_the_comment(github) -> None:
+    import time
+
+    spent = pr_comment.publish(content(), environ=github.env(), deadline=time.monotonic() - 1)
+    assert spent.action == "failed" and "time budget exhausted" in spent.message
+    assert github.comments() == []
+    ok = pr_comment.publish(content(), environ=github.env(), deadline=time.monotonic() + 30)
+    assert ok.action == "created" and ok.api_calls == 2  # one list, one create

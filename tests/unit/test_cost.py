@@ -183,6 +183,11 @@ def test_live_side_rebuilt_from_a_real_plan() -> None:
     assert cost.footprint(cost.live_from_plan(ours, unchanged)) == cost.footprint(ours)
     new = PlanResult("demo", "p1", None, None, diff(None, ours))
     assert cost.live_from_plan(ours, new) is None
+    assert (
+        cost.estimate_plan(ours, plan, PRICES).change()
+        == cost.estimate(ours, live, PRICES).change()
+    )
+    assert cost.estimate_plan(ours, new, PRICES).live is None
 
 
 def test_json_rendering() -> None:
