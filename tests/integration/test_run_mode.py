@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import tarfile
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from run_mode_images import PAGE, build_web_image, engine, free_port, labelled
 
 from paperspace_deploy import deploy
 from paperspace_deploy.cli import main
@@ -34,27 +34,6 @@ KEY = "psd-run-key-0123456789"
 PROJECT = "prun0000001"
 AUTH_SECRET = "run-mode-auth-Zq8x1"
 FAST = deploy.WaitOptions(poll_interval=0.1, grace=2.0, error_grace=0.5)
-PAGE = "<h1>hello from run mode</h1>"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def engine(docker_host: str) -> Any:
-    import docker
-
-    return docker.APIClient(base_url=docker_host)
-
-
-def labelled(docker_host: str) -> list[dict[str, Any]]:
-    client = engine(docker_host)
-    try:
-        return list(client.containers(all=True, filters={"label": LABEL}))
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,40 +43,9 @@ def nothing_left_behind(docker_host: str) -> Iterator[None]:
     assert labelled(docker_host) == []
 
 
-def _tar(files: dict[str, str]) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
-
-
 @pytest.fixture(scope="module")
 def web_image(docker_host: str, registry: Any, base_image: str) -> str:
-    """busybox httpd with /www/index.html and /www/healthz, pushed to the CI registry."""
-    repo = f"{registry.host}/psd-run-tests/web"
-    tag = uuid.uuid4().hex[:10]
-    dockerfile = (
-        f"FROM {base_image}\nCOPY www/ /www/\n"
-        'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"]\n'
-    )
-    context = _tar({"Dockerfile": dockerfile, "www/index.html": PAGE, "www/healthz": "ok\n"})
-    client = engine(docker_host)
-    try:
-        for event in client.build(fileobj=context, custom_context=True, tag=f"{repo}:{tag}",
-                                  decode=True, rm=True):  # fmt: skip
-            assert "error" not in event, event
-        auth = {"username": registry.username, "password": registry.password}
-        for event in client.push(repo, tag=tag, stream=True, decode=True, auth_config=auth):
-            assert "error" not in event, event
-        client.remove_image(f"{repo}:{tag}")  # so each run really pulls it
-    finally:
-        client.close()
-    return f"{repo}:{tag}"
+    return build_web_image(docker_host, registry, base_image)
 
 
 @dataclass
@@ -358,6 +306,19 @@ def test_liveness_failure_restarts_the_container(run_emulator):
 
     inst = wait_for(liveness_restart)
     assert "restarts: 1" in inst["message"] and "the container is restarted" in inst["message"]
+
+
+def test_startup_probe_gates_readiness_and_restarts_when_it_fails(run_emulator):
+    probes = {
+        "startup": {"exec": {"command": ["test", "-f", "/tmp/never"]}, "periodSeconds": 1,
+                    "failureThreshold": 2},
+        "readiness": {"path": "/healthz", "periodSeconds": 1},  # would pass at once
+    }  # fmt: skip
+    with pytest.raises(RolloutFailed) as err:
+        run_emulator.deploy(run_emulator.spec(healthChecks=probes))
+    assert "Startup probe failed: exec [test -f /tmp/never] exited with code 1" in str(err.value)
+    dep_id = next(iter(run_emulator.state.deployments))
+    assert run_emulator.api(f"/deployments/{dep_id}")["latestSpec"]["dtHealthy"] is None
 
 
 def test_image_that_cannot_be_pulled_is_an_instance_error(run_emulator):

@@ -149,9 +149,10 @@ class Instance:
 
     def note(self, text: str) -> None:
         """An event line: shown in /logs (prefixed) and on the emulator's stderr when verbose."""
+        text = _one_line(text, 2 * MESSAGE_CAP)  # spec and probe text: one safe line
         with self.runner.lock:
             self.events.append((time.time(), text))
-        self.runner.log(f"{self.name} {self.spec_id[:8]}: {text}")
+        self.runner.log(_one_line(f"{self.name} {self.spec_id[:8]}: {text}", 3 * MESSAGE_CAP))
 
     def stop(self, why: str) -> None:
         if not self.stopping.is_set():

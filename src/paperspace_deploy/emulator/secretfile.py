@@ -1,9 +1,9 @@
 """The local stand-in for project/team secrets in run mode: `--secrets-file FILE`.
 
 Either a JSON object `{"NAME": "value"}` or dotenv-style lines `NAME=value` (blank lines and
-`# comments` ignored, an optional `export ` prefix, one pair of matching quotes stripped). Names
-follow the API's rule `^[A-Za-z][A-Za-z0-9_]*$`, values 1..8192 characters. Errors name the file
-and line, never a value.
+`# comments` ignored, an optional `export ` prefix, blanks around the value and one pair of
+matching quotes stripped). Names follow the API's rule `^[A-Za-z][A-Za-z0-9_]*$`, values
+1..8192 characters. Errors name the file and line, never a value.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def load_secrets(path: Path) -> dict[str, str]:
         name, sep, value = stripped.partition("=")
         if not sep:
             raise UsageError(f"{path}:{number}: expected NAME=value")
-        name = name.strip()
+        name, value = name.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         secrets[name] = _check(path, number, name, value)
