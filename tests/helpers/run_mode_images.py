@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import io
-import socket
+import random
 import tarfile
 import uuid
 from typing import Any
 
+from paperspace_deploy.emulator.proxy import port_free
 from paperspace_deploy.emulator.runner import LABEL
 
 PAGE = "<h1>hello from run mode</h1>"
+_random = random.SystemRandom()  # not seeded alike in concurrent test processes
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port BELOW the ephemeral range (32768+ on Linux), so no OS-assigned port -- the
+    endpoint proxy's, the emulator's, a client's -- can take it before the container binds it."""
+    while True:
+        port = _random.randrange(20000, 32000)
+        if port_free(port):
+            return port
 
 
 def engine(docker_host: str) -> Any:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
+from run_mode_images import free_port
 
 from paperspace_deploy.emulator.probes import Probe, Tracker, probes_from_spec, run_probe
 from paperspace_deploy.emulator.proxy import EndpointProxy, port_free
@@ -159,12 +160,6 @@ def test_tracker_counts_consecutive_failures_from_the_initial_delay():
     assert tracker.failed
     tracker.record(type(bad)(True), 109.0)
     assert not tracker.failed and tracker.passed
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_proxy_enforces_basic_auth_and_streams_both_ways(app):

@@ -148,6 +148,8 @@ def run(args: argparse.Namespace, io: Io) -> int:
         if runner is not None:
             runner.close()
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    if runner is not None:
+        runner.reserved[emu.httpd.server_address[1]] = "the emulator's own API (--port)"
     io.out(f"Paperspace API emulator listening on {emu.url}" + (" (run mode)" if runner else ""))
     io.out(f"  export PAPERSPACE_API_URL={emu.url}")
     try:

@@ -269,6 +269,8 @@ class Instance:
             for event in events:
                 if isinstance(event, dict) and event.get("error"):
                     return f"{prefix}: {_one_line(event['error'])}"
+                if self.stopping.is_set():
+                    return None  # superseded mid-pull: the stream is cut, nothing starts
         except APIError as exc:
             return f"{prefix}: {_engine_error(exc)}"
         except Unavailable as exc:

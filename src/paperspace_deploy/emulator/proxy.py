@@ -14,6 +14,7 @@ import errno
 import hmac
 import http.client
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,11 @@ def basic_auth_header(key: str) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy: EndpointProxy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away mid-response: nothing to report
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

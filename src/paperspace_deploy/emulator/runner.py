@@ -30,6 +30,7 @@ from paperspace_deploy.emulator.proxy import EndpointProxy, port_free
 from paperspace_deploy.emulator.state import Deployment, Spec, State, iso
 
 __all__ = ["LABEL", "RunOptions", "Runner"]
+KEEP_FINISHED = 20  # finished containers whose last log lines are kept for /logs
 
 
 def _process_start(pid: int) -> str:
@@ -89,6 +90,7 @@ class Runner:
         self.deployments: dict[str, _DeploymentRun] = {}
         self.instances: dict[str, Instance] = {}  # spec id -> instance (kept for the views)
         self.containers: set[str] = set()
+        self.reserved: dict[int, str] = {}  # our own listening ports -> what listens there
         self.closed = False
         self._reader: Any = None
         self._reader_lock = threading.Lock()
@@ -162,6 +164,7 @@ class Runner:
                 proxy = EndpointProxy(lambda: self._upstream(dep.id), lambda: self._auth(dep.id))
                 run = self.deployments[dep.id] = _DeploymentRun(proxy.start())
             dep.endpoint = run.proxy.url
+            self._prune(run)
             stale, run.pending = run.pending, None
             if stale is not None:
                 run.retired.append(stale)
@@ -175,6 +178,13 @@ class Runner:
                 old, run.serving = run.serving, None
                 run.retired.append(old)
                 old.stop(f"spec {spec.id} disables the deployment")
+
+    def _prune(self, run: _DeploymentRun) -> None:
+        """Bound what finished containers leave behind: their saved logs, for the last few."""
+        run.retired = [i for i in run.retired if i.thread.is_alive()]
+        finished = [i for i in self.instances.values() if not i.thread.is_alive()]
+        for inst in finished[:-KEEP_FINISHED]:
+            inst.saved_logs = []
 
     def on_delete(self, dep: Deployment) -> None:
         with self.lock:
@@ -280,7 +290,13 @@ class Runner:
                     f"{other.spec_id}) runs there. Run mode uses host networking, so each "
                     "container port is a port of this machine"
                 )
+        ours = {**self.reserved, **self._endpoint_ports()}
         for port in sorted(wanted):
+            if port in ours:
+                return (
+                    f"port {port} is already in use: {ours[port]} listens there. Run mode uses "
+                    "host networking, so the container's port is a port of this machine"
+                )
             if not port_free(port):
                 return (
                     f"port {port} is already in use on this host. Run mode uses host "
@@ -288,6 +304,11 @@ class Runner:
                     "what listens there, or change resources.ports and the app's port"
                 )
         return None
+
+    def _endpoint_ports(self) -> dict[int, str]:
+        with self.lock:
+            return {run.proxy.port: f"the endpoint of deployment {dep_id}"
+                    for dep_id, run in self.deployments.items()}  # fmt: skip
 
     def _upstream(self, dep_id: str) -> int | None:
         with self.lock:
