@@ -76,3 +76,20 @@ def docker_host() -> str:
 def base_image(docker_host: str) -> str:
     """A busybox image imported locally by .ci/services.sh (FROM it for RUN steps)."""
     return os.environ.get("PSD_TEST_BASE_IMAGE", "psd-test/busybox:latest")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_run_mode_leftovers() -> object:
+    """Session end: no container started by the emulator's run mode is left (label filter)."""
+    yield
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host.startswith("unix://") or not Path(host[len("unix://") :]).exists():
+        return
+    import docker
+
+    client = docker.APIClient(base_url=host)
+    try:
+        left = client.containers(all=True, filters={"label": "io.paperspace-deploy.emulator"})
+    finally:
+        client.close()
+    assert not left, f"run mode left containers behind: {[c['Names'] for c in left]}"

@@ -24,6 +24,7 @@ COMMANDS = {
     "plan": "Show what a deploy would change, without changing anything",
     "deploy": "Lint, check the registry connection, upsert and wait for the rollout",
     "emulator": "Run the local Paperspace API emulator",
+    "up": "Run a spec locally in a container, probed like the platform (--local)",
 }
 
 

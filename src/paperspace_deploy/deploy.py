@@ -388,7 +388,9 @@ def run_deploy(
 
 def _endpoint(dep: Mapping[str, Any]) -> str | None:
     host = dep.get("endpoint")
-    return f"https://{host}" if isinstance(host, str) and host else None
+    if not isinstance(host, str) or not host:
+        return None
+    return host if "://" in host else f"https://{host}"  # run mode: http://127.0.0.1:PORT
 
 
 def _git_sha(spec: Mapping[str, Any]) -> str | None:

@@ -145,7 +145,8 @@ def run_job(job: Job, io: Io, reporter: Reporter, result: JobResult) -> JobResul
     if job.deploy is None:
         return result
     req = job.deploy
-    req.spec = _the_spec(req, specs)
+    if job.lint is not None:
+        req.spec = _the_spec(req, specs)
     if result.build is not None:
         req.image = result.build.digest_ref
     _plan_and_deploy(job.mode, req, io, reporter, result)

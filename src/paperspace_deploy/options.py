@@ -454,6 +454,18 @@ def for_stage(stage: str) -> list[Option]:
 
 
 # ---------------------------------------------------------------------------------------- CLI
+def cli_type(parse: Parse) -> Callable[[str], Any]:
+    """A parser of this module as an argparse `type=` (for a command's own flags)."""
+
+    def convert(value: str) -> Any:
+        try:
+            return parse(value)
+        except OptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
 def _argparse_type(option: Option) -> Callable[[str], Any]:
     """One flag's text -> its value; for a repeatable flag a list (commas separate items too,
     as in the action), flattened by `from_namespace`."""
