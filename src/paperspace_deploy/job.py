@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from paperspace_deploy.image.options import BuildOptions, BuildResult
     from paperspace_deploy.io import Io
     from paperspace_deploy.lint import LintRequest, LintRun
+    from paperspace_deploy.spec import LoadedSpec
     from paperspace_deploy.specdiff import PlanResult
 
 MODES = ("deploy", "lint", "build", "plan")
@@ -121,17 +122,21 @@ def make_job(
 
 def run_job(job: Job, io: Io, reporter: Reporter, result: JobResult) -> JobResult:
     """Run the stages of `job.mode`; raises the DeployError that ended it."""
-    specs = []
+    specs: list[LoadedSpec] = []
     if job.lint is not None:
         lint = _lint(job, reporter, result)
         specs = lint.specs
     if job.mode == "lint":
         return result
     if job.build is not None:
-        from paperspace_deploy.image.options import build_and_push
+        from paperspace_deploy.image.pipeline import build_and_push
 
-        if job.fork or _privileged(io):
-            job.build.push = False  # no registry secrets; building is still a useful check
+        if job.fork or (_privileged(io) and job.build.push is None):
+            # a fork has no registry secrets; a privileged event may be building a pull
+            # request's code: never pushed unless asked for explicitly
+            job.build.push = False
+            why = "a pull request from a fork" if job.fork else io.environ["GITHUB_EVENT_NAME"]
+            reporter.event(f"{why}: the image is built but not pushed")
         if job.deploy is not None and job.deploy.registries is None and specs:
             _registry_before_build(job.deploy, specs[0], reporter)
         result.build = build_and_push(job.build, io)
@@ -179,7 +184,7 @@ def _lint(job: Job, reporter: Reporter, result: JobResult) -> LintRun:
     return lint
 
 
-def _the_spec(req: DeployRequest, specs: list) -> object:  # type: ignore[type-arg]
+def _the_spec(req: DeployRequest, specs: list[LoadedSpec]) -> LoadedSpec | None:
     """The linted spec that the deploy request names (lint and deploy read the same file)."""
     for spec in specs:
         if spec.path == req.display:
@@ -187,12 +192,12 @@ def _the_spec(req: DeployRequest, specs: list) -> object:  # type: ignore[type-a
     return None
 
 
-def _registry_before_build(req: DeployRequest, spec: object, reporter: Reporter) -> None:
+def _registry_before_build(req: DeployRequest, spec: LoadedSpec, reporter: Reporter) -> None:
     """Fail before a long build when containerRegistry is not one of the team's connections."""
     from paperspace_deploy import registry
     from paperspace_deploy.api.client import ApiClient
 
-    data = getattr(spec, "data", None)
+    data = spec.data
     if not isinstance(data, dict) or not data.get("containerRegistry"):
         return
     client = ApiClient(req.api_key, req.api_url, deadline=req.deadline)
@@ -204,7 +209,7 @@ def _registry_before_build(req: DeployRequest, spec: object, reporter: Reporter)
         data,
         path=req.display,
         locate=spec.locate,
-        connections=req.registries,  # type: ignore[attr-defined]
+        connections=req.registries,
     )
     _stop_on_errors(findings, req.display, reporter)
 

@@ -295,7 +295,8 @@ def test_buildkit_only_syntax_gets_a_hint(tmp_path):
 
 def test_build_and_push_api_returns_the_digest_ref(tmp_path, registry):
     from paperspace_deploy.api.retry import Deadline
-    from paperspace_deploy.image.options import BuildOptions, build_and_push
+    from paperspace_deploy.image.options import BuildOptions
+    from paperspace_deploy.image.pipeline import build_and_push
 
     ctx = context(tmp_path, "FROM scratch\nCOPY a /a\n", {"a": uuid.uuid4().hex})
     image = repo(registry, "api")

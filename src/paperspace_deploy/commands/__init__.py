@@ -7,14 +7,19 @@ stay light (no docker, no requests): the lint path must start fast.
 
 from __future__ import annotations
 
+import argparse
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from paperspace_deploy import options
 from paperspace_deploy.io import Io
 from paperspace_deploy.spec.findings import Finding
+
+if TYPE_CHECKING:
+    from paperspace_deploy.job import JobResult
 
 
 def finding_line(f: Finding) -> str:
@@ -61,3 +66,34 @@ def interrupt_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def add_stage_flags(parser: argparse.ArgumentParser, stage: str) -> None:
+    """The table's flags for `stage` plus the command line's own: --password-stdin."""
+    options.add_options(parser, stage)
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the registry password from stdin"
+    )
+
+
+def run_stages(mode: str, args: argparse.Namespace, io: Io) -> JobResult:
+    """The command line's face of the job: flags -> the request objects -> `run_job`."""
+    from paperspace_deploy import options
+    from paperspace_deploy.api.retry import Deadline
+    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.image.options import BuildOptions
+    from paperspace_deploy.job import JobResult, make_job, run_job
+    from paperspace_deploy.lint import LintRequest
+
+    values = options.complete(options.from_namespace(args, mode), mode, io.environ)
+    deadline = Deadline(values["timeout"])
+    reporter = CliReporter(io)
+    job = make_job(
+        mode, io.environ, reporter,
+        has_spec=bool(values.get("spec")),
+        building=bool(getattr(args, "build", False) or values.get("context")),
+        lint=lambda: LintRequest.from_args(args, io, stage=mode),
+        build=lambda: BuildOptions.from_args(args, io, mode, deadline=deadline),
+        deploy=lambda: DeployRequest.from_args(args, io, mode, deadline=deadline),
+    )  # fmt: skip
+    return run_job(job, io, reporter, JobResult(mode))

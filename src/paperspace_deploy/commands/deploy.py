@@ -11,12 +11,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from paperspace_deploy.commands.build import add_build_flags
+from paperspace_deploy.commands import add_stage_flags
 from paperspace_deploy.io import Io
 
 if TYPE_CHECKING:
     from paperspace_deploy.deploy import DeployResult
-    from paperspace_deploy.job import JobResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,34 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--build", action="store_true", help="build and push the image first (context: .)"
     )
-    add_build_flags(parser, "deploy")
-
-
-def run_stages(mode: str, args: argparse.Namespace, io: Io) -> JobResult:
-    """The command line's face of the job: flags -> the request objects -> `run_job`."""
-    from paperspace_deploy import options
-    from paperspace_deploy.api.retry import Deadline
-    from paperspace_deploy.commands import CliReporter
-    from paperspace_deploy.deploy_request import DeployRequest
-    from paperspace_deploy.image.options import BuildOptions
-    from paperspace_deploy.job import JobResult, make_job, run_job
-    from paperspace_deploy.lint import LintRequest
-
-    values = options.complete(options.from_namespace(args, mode), mode, io.environ)
-    deadline = Deadline(values["timeout"])
-    reporter = CliReporter(io)
-    job = make_job(
-        mode, io.environ, reporter,
-        has_spec=bool(values.get("spec")),
-        building=bool(getattr(args, "build", False) or values.get("context")),
-        lint=lambda: LintRequest.from_args(args, io, stage=mode),
-        build=lambda: BuildOptions.from_args(args, io, mode, deadline=deadline),
-        deploy=lambda: DeployRequest.from_args(args, io, mode, deadline=deadline),
-    )  # fmt: skip
-    return run_job(job, io, reporter, JobResult(mode))
+    add_stage_flags(parser, "deploy")
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
+    from paperspace_deploy.commands import run_stages
+
     result = run_stages("deploy", args, io)
     deployed = result.deploy
     assert deployed is not None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from paperspace_deploy.commands import interrupt_on_sigterm
 from paperspace_deploy.errors import UsageError
 from paperspace_deploy.io import Io
 
@@ -75,23 +73,6 @@ def parse_registry(text: str, environ: Mapping[str, str]) -> dict[str, str]:
             "namespace": ""}  # fmt: skip
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the emulator like Ctrl-C does, so run mode removes its containers."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(args: argparse.Namespace, io: Io) -> int:
     from paperspace_deploy.emulator import Emulator, Faults, State, parse_fault
     from paperspace_deploy.emulator.seed import SeedError, apply_seed, load_seed
@@ -153,7 +134,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
     io.out(f"Paperspace API emulator listening on {emu.url}" + (" (run mode)" if runner else ""))
     io.out(f"  export PAPERSPACE_API_URL={emu.url}")
     try:
-        with sigterm_as_interrupt():
+        with interrupt_on_sigterm():
             emu.serve_forever()
     except KeyboardInterrupt:
         io.err("stopping emulator")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from paperspace_deploy.commands.build import add_build_flags
+from paperspace_deploy.commands import add_stage_flags
 from paperspace_deploy.io import Io
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="result format")
-    add_build_flags(parser, "plan")
+    add_stage_flags(parser, "plan")
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy.commands.deploy import run_stages
+    from paperspace_deploy.commands import run_stages
 
     result = run_stages("plan", args, io).plan
     assert result is not None

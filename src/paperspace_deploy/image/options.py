@@ -2,9 +2,9 @@
 
 Both faces build `BuildOptions` the same way -- `from_args` (the `build` command, `deploy
 --build`) or `from_action` -- through the option table (`options.py`) and `from_values`, whose
-`validate()` owns the credential and registry rules. `build_and_push(opts, io)` is the one entry
-point. Nothing here imports docker or requests: the heavy work lives in `pipeline.py` and is
-imported only when a build really runs.
+`validate()` owns the credential and registry rules. `image.pipeline.build_and_push(opts, io)`
+is the one entry point. Nothing here imports docker or requests: the heavy work lives in
+`pipeline.py` and is imported only when a build really runs.
 """
 
 from __future__ import annotations
@@ -192,11 +192,3 @@ def _retry_policy(environ: Mapping[str, str]) -> RetryPolicy:
         raise UsageError(f"PAPERSPACE_DEPLOY_RETRY_BASE must be a number, got {text!r}") from None
     return RetryPolicy(attempts=PUSH_RETRY.attempts, base=max(0.0, min(base, PUSH_RETRY.cap)),
                        cap=PUSH_RETRY.cap)  # fmt: skip
-
-
-def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
-    """Build, tag, push and verify, within `opts.deadline`."""
-    from paperspace_deploy.image.pipeline import run_pipeline
-
-    deadline = opts.deadline.at if opts.deadline.seconds is not None else None
-    return run_pipeline(opts, io, deadline=deadline)

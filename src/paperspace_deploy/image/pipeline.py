@@ -67,6 +67,12 @@ def _check_docker_host(console: Console, io: Io) -> None:
             )
 
 
+def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
+    """The image stage's one entry point: build, tag, push and verify, within `opts.deadline`."""
+    deadline = opts.deadline.at if opts.deadline.seconds is not None else None
+    return run_pipeline(opts, io, deadline=deadline)
+
+
 def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -> BuildResult:
     console = Console(io)
     registry, creds = _credentials(opts)
