@@ -103,7 +103,7 @@ def test_hostile_input_is_bounded(
         "sys.exit(main(sys.argv[1:]))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, "lint", "--format", "json", str(path)],
+        [sys.executable, "-c", code, "lint", "--strict", "--format", "json", str(path)],
         capture_output=True,
         text=True,
         timeout=30,
