@@ -129,7 +129,12 @@ def test_schema_command_text_is_the_file():
 def _samples() -> list[dict[str, Any]]:
     out = []
     for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix in (".yaml", ".json", ".jsonc", ".toml"):
+        if (
+            path.is_file()
+            and path.suffix in (".yaml", ".json", ".jsonc", ".toml")
+            and "versions" not in path.parts  # real-world-2's older copies add little
+            and path.stat().st_size < 64_000  # the 65,535-port specs, mutated 60 times: slow
+        ):
             data = lint_file(path).data
             if data is not None:
                 out.append(data)
