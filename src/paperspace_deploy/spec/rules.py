@@ -139,15 +139,16 @@ class _Rules:
                          f"reference: {problem}")  # fmt: skip
             return
         if image is None:  # missing or `image:` left empty for the workflow to fill in
+            what = "image is empty" if "image" in self.data else "$: missing required key 'image'"
             if self.ctx.deploying:
                 self.add(("image",), Severity.ERROR, "image-missing",
-                         "the spec has no image and none was given; pass --image (action "
-                         "input `image`) or build one")  # fmt: skip
+                         f"{what} and no image was given; pass --image (action input `image`) "
+                         "or build one")  # fmt: skip
             else:
                 self.add(("image",), Severity.WARNING, "image-missing",
-                         "no image in the spec: a deploy must supply one (--image, or the "
-                         "action input `image`, which replaces spec.image); Paperspace rejects "
-                         "a spec without one")  # fmt: skip
+                         f"{what}: a deploy must supply one (--image, or the action input "
+                         "`image`, which replaces spec.image); Paperspace rejects a spec "
+                         "without one")  # fmt: skip
             return
         if not isinstance(image, str):
             return
@@ -336,7 +337,7 @@ class _Rules:
                 if name in names:
                     self.add(
                         ("env", i, "name"),
-                        Severity.WARNING,
+                        Severity.ERROR,  # reliability §6.1 row 27 asks for an error
                         "duplicate-env",
                         f"environment variable {preview(name)} is already set by "
                         f"env[{names[name]}]; only one value can win",
