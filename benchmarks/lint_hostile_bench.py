@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,25 +39,31 @@ CHILD = (
 )
 
 
+def run_child(
+    command: list[str], env: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[float, float, int, bytes, str]:
+    """(wall s, that child's own peak RSS MB, exit code, stdout, stderr) of one process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        timer.cancel()
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, usage.ru_maxrss / 1024, code, out.read(), err.read().decode("utf-8", "replace")
+
+
 def lint_once(
     path: Path, *, src: str | None = None, cap_mb: int = 1024, timeout: float = 60
 ) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB, outcome) of one `lint --strict --format json` process."""
     env = dict(os.environ, PYTHONPATH=src) if src else None
     command = [sys.executable, "-c", CHILD, str(cap_mb), "lint", "--strict", "--format", "json"]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([*command, str(path)], stdout=out, stderr=err, env=env)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS, not the largest yet
-        wall = time.perf_counter() - start
-        timer.cancel()
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read().decode("utf-8", "replace")
-    rss = usage.ru_maxrss / 1024
+    wall, rss, code, stdout, stderr = run_child([*command, str(path)], env, timeout)
     if code == -9 and wall >= timeout:
         return wall, rss, f"killed after {timeout:.0f} s"
     if code != 1:
@@ -131,15 +136,9 @@ def mixed() -> bool:
             }[kind]
             path.write_text(content)
             expected[str(path)] = kind
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [str(BIN / "paperspace-deploy"), "lint", "--format", "json", *map(str, files)],
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - start
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        report = json.loads(proc.stdout)
+        command = [str(BIN / "paperspace-deploy"), "lint", "--format", "json", *map(str, files)]
+        wall, peak_mb, code, stdout, _ = run_child(command)
+        report = json.loads(stdout)
         failed: dict[str, set[str]] = {}
         for f in report["findings"]:
             if f["severity"] == "error":
@@ -148,12 +147,11 @@ def mixed() -> bool:
         extra = sorted(set(failed) - set(expected))
         print(
             f"\nmixed: {len(report['files'])} files, {len(expected)} bad (10 alias bombs, "
-            f"10 deep, 10 over 1 MiB), exit {proc.returncode}; bad files failing on their own "
+            f"10 deep, 10 over 1 MiB), exit {code}; bad files failing on their own "
             f"with the right rule: {len(expected) - len(wrong)}/{len(expected)}; good files "
-            f"with errors: {len(extra)} (goal 0); wall {wall:.2f} s, peak RSS of the largest "
-            f"child so far {peak_mb:.0f} MB"
+            f"with errors: {len(extra)} (goal 0); wall {wall:.2f} s, peak RSS {peak_mb:.0f} MB"
         )
-        return not wrong and not extra and proc.returncode == 1
+        return not wrong and not extra and code == 1
 
 
 def main() -> None:

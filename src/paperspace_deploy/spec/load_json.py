@@ -84,7 +84,7 @@ class JsonParser:
             m = match(text, pos)
             if m is None:
                 raise self._bad_token(pos)
-            kind = m.lastgroup
+            kind = m.lastgroup or "end"
             start, end = m.span(kind)
             newlines = text.count("\n", pos, start)
             if newlines:

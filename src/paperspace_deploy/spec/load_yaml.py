@@ -116,9 +116,15 @@ def _tagged_scalar(tag: str, text: str, out: Parsed, where: Path_ | None, pos: P
         return text
     if kind in ("int", "float", "bool", "null"):
         value = _plain_scalar(text, out, where, pos)
-        want = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[kind]
+        wants: dict[str, type | tuple[type, ...]] = {
+            "int": int,
+            "float": (int, float),
+            "bool": bool,
+            "null": type(None),
+        }
+        want = wants[kind]
         if isinstance(value, want) and not (kind != "bool" and isinstance(value, bool)):
-            return float(value) if kind == "float" else value
+            return float(value) if kind == "float" else value  # type: ignore[arg-type]
         out.add(pos[0], pos[1], "unsupported-tag", f"{preview(text)} is not a valid !!{kind}")
         _mark(out, where)
         return text

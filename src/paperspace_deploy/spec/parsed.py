@@ -37,7 +37,9 @@ class Parsed:
     hints: dict[Path_, str] = field(default_factory=dict)  # explains odd scalars to the schema step
     reported: set[Path_] = field(default_factory=set)  # the loader already reported these values
 
-    def add(self, line: int, col: int, rule: str, message: str, sev=Severity.ERROR) -> None:
+    def add(
+        self, line: int, col: int, rule: str, message: str, sev: Severity = Severity.ERROR
+    ) -> None:
         self.findings.append(Finding(self.path, line, col, sev, rule, message))
 
     def abort(self, line: int, col: int, rule: str, message: str) -> Abort:

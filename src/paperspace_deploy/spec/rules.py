@@ -98,9 +98,11 @@ class _Rules:
     def legacy_fields(self) -> list[str]:
         """The v0alpha0 fields present (the schema's `legacyMarkers`)."""
         d = self.data
-        res = d.get("resources") if isinstance(d.get("resources"), dict) else {}
-        legacy = [k for k in ("port", "models", "repositories") if k in d]
-        return [*legacy, "resources.instanceType"] if "instanceType" in res else legacy
+        res = d.get("resources")
+        legacy: list[str] = [k for k in ("port", "models", "repositories") if k in d]
+        if isinstance(res, dict) and "instanceType" in res:
+            legacy.append("resources.instanceType")
+        return legacy
 
     def legacy_shape(self) -> bool:
         """Checked as v0alpha0: said so, or no apiVersion / `latest` with v0alpha0 fields."""
@@ -263,7 +265,7 @@ class _Rules:
                 "'healthchecks' is the legacy spelling; use 'healthChecks'",
                 key=True,
             )
-        res = d.get("resources") if isinstance(d.get("resources"), dict) else {}
+        res = d["resources"] if isinstance(d.get("resources"), dict) else {}
         ports = res.get("ports")
         if isinstance(ports, list):
             known = [p for p in ports if _is_int(p)]
