@@ -11,7 +11,9 @@ TOKEN = re.compile(
     r"(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
     r"|glpat-[A-Za-z0-9_-]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
     r"|hf_[A-Za-z0-9]{30,}|dop_v1_[a-f0-9]{64}|npm_[A-Za-z0-9]{30,}"
-    r"|eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    # a JWT only where a run of [\w-] starts: restarting at every "eyJ" inside one long run made
+    # a 64 KB value of "eyJeyJ..." cost seconds (quadratic)
+    r"|(?<![\w-])eyJ[\w-]{10,}+\.[\w-]{10,}+\.[\w-]{10}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
 
 # Variable names that usually carry secrets.

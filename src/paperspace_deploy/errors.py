@@ -81,20 +81,44 @@ class Superseded(DeployError):
 def report_internal_error(exc: BaseException) -> str:
     """A bug: save the traceback to a temp file (never the CI log) and say where it went.
 
-    Call from an `except` block. Writing can itself fail (a full TMPDIR); then say so, still
-    without a traceback."""
-    import tempfile  # only on this rare path: errors.py is on every command's start-up
-    import traceback
+    Call from an `except` block. It must not fail itself, even under a memory cap after a
+    MemoryError: the frames of the failed call are cleared first (their locals hold what used
+    the memory), the file is created with os.open (no `tempfile` import: importing costs memory
+    too), and whatever still goes wrong only shortens the message -- never a traceback."""
+    import os
+    import sys
 
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError):
+        tb = exc.__traceback__
+        while tb is not None:  # finished frames only: clearing a running one raises
+            try:  # noqa: SIM105 -- no contextlib import on this path
+                tb.tb_frame.clear()
+            except RuntimeError:
+                pass
+            tb = tb.tb_next
+    where = "no details saved (could not write a crash log)"
     try:
-        with tempfile.NamedTemporaryFile(
-            "w", prefix="paperspace-deploy-crash-", suffix=".log", delete=False
-        ) as fh:
-            traceback.print_exc(file=fh)
-        where = f"details in {fh.name}"
-    except OSError:
-        where = "no details saved (could not write a crash log)"
-    return f"unexpected internal error ({type(exc).__name__}); {where}. Please report it."
+        tempfile = sys.modules.get("tempfile")  # if already imported: its directory, for free
+        directory = tempfile.gettempdir() if tempfile else (os.environ.get("TMPDIR") or "/tmp")
+        unique = f"{os.getpid()}-{os.urandom(4).hex()}"
+        path = os.path.join(directory, f"paperspace-deploy-crash-{unique}.log")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            try:
+                import traceback
+
+                text = "".join(traceback.format_exception(exc))
+            except Exception:  # formatting is best effort
+                text = f"{name} (the traceback could not be formatted)\n"
+            os.write(fd, text.encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+        where = f"details in {path}"
+    except Exception:  # a full or unwritable TMPDIR: say so, nothing else
+        pass
+    return f"unexpected internal error ({name}); {where}. Please report it."
 
 
 @dataclass

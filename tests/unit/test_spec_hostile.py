@@ -1,7 +1,9 @@
 """Hostile inputs (reliability §3.1, §6.1): each finishes fast with one clear finding.
 
-Each case runs `python -m paperspace_deploy lint` in a subprocess with a generous timeout and a
-512 MB address-space cap, so a regression (hang, blow-up, segfault) fails instead of hanging CI.
+Each case runs `python -m paperspace_deploy lint` in a subprocess with a generous timeout and an
+address-space cap (512 MB; 256 MB for issue 11's reproducers), so a regression (hang, blow-up,
+segfault) fails instead of hanging CI. How fast each one is, is measured by
+benchmarks/lint_hostile_bench.py, not asserted here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_inputs import CASES as REPRODUCERS
+from hostile_inputs import Case
 
 HEAD = (
     "apiVersion: v1\nname: app\nimage: ghcr.io/org/app:1\n"
@@ -96,18 +100,7 @@ def test_hostile_input_is_bounded(
 ):
     path = tmp_path / f"{name}{suffix}"
     path.write_bytes(content)
-    code = (
-        "import resource, sys\n"
-        "resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))\n"
-        "from paperspace_deploy.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, "lint", "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    proc = lint_capped(path, "json", 512)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     report = json.loads(proc.stdout)
@@ -121,3 +114,78 @@ def test_hostile_input_is_bounded(
 
 def test_billion_laughs_size_is_realistic():
     assert len(billion_laughs().encode()) < 400
+
+
+def lint_capped(path: Path, fmt: str, cap_mb: int) -> subprocess.CompletedProcess[str]:
+    """`paperspace-deploy lint --strict` in a child capped at `cap_mb` of address space."""
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({cap_mb} << 20, {cap_mb} << 20))\n"
+        "from paperspace_deploy.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "lint", "--strict", "--format", fmt, str(path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="surrogateescape",  # a raw surrogate must not hide as a decoding error here
+        timeout=60,  # a hang, not a speed goal (benchmarks/lint_hostile_bench.py measures)
+    )
+
+
+def _unprintable(text: str) -> list[str]:
+    return sorted({c for c in text if not c.isprintable() and c != "\n"})
+
+
+@pytest.mark.parametrize("case", REPRODUCERS, ids=[c.name for c in REPRODUCERS])
+def test_issue_11_reproducer(tmp_path: Path, case: Case):
+    """Each input of the fuzzing campaign (tests/helpers/hostile_inputs.py, with what it did
+    before) ends with exit 1 and its finding, under 256 MB, with a short, safe report."""
+    path = tmp_path / f"{case.name}{case.suffix}"
+    path.write_bytes(case.content)
+    proc = lint_capped(path, "json", 256)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stderr == ""
+    report = json.loads(proc.stdout)
+    rules = {f["rule"] for f in report["findings"]}
+    assert case.rule in rules, rules
+    messages = [f["message"] for f in report["findings"]]
+    assert all(len(m) <= 400 and not _unprintable(m) for m in messages), messages
+    assert sum(map(len, messages)) <= 4096
+    if case.text_out:  # what a terminal or a CI log would receive
+        proc = lint_capped(path, "text", 256)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert _unprintable(proc.stdout + proc.stderr) == []
+        assert "\\" in proc.stdout  # the characters are shown as escapes, not dropped
+
+
+def test_crash_handler_survives_a_memory_cap(tmp_path: Path):
+    """A MemoryError with the memory still held: the handler frees the failed frames, writes the
+    crash log without importing tempfile, and prints one line (exit 70, no traceback)."""
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))\n"
+        "from paperspace_deploy.errors import run_guarded\n"
+        "def hog():\n"
+        "    chunks = []\n"
+        "    for size in (16 << 20, 1 << 20, 64 << 10, 4 << 10):\n"
+        "        try:\n"
+        "            while True:\n"
+        "                chunks.append(bytearray(size))\n"
+        "        except MemoryError:\n"
+        "            pass\n"
+        "    raise MemoryError\n"
+        "outcome = run_guarded(hog)\n"
+        "print(outcome.message, file=sys.stderr)\n"
+        "sys.exit(outcome.code)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 70, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "unexpected internal error (MemoryError); details in" in proc.stderr
+    (log,) = tmp_path.glob("paperspace-deploy-crash-*.log")
+    assert "MemoryError" in log.read_text()

@@ -144,7 +144,12 @@ def test_schema_command_text_is_the_file():
 def _samples() -> list[dict[str, Any]]:
     out = []
     for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix in (".yaml", ".json", ".jsonc", ".toml"):
+        if (
+            path.is_file()
+            and path.suffix in (".yaml", ".json", ".jsonc", ".toml")
+            and "versions" not in path.parts  # real-world-2's older copies add little
+            and path.stat().st_size < 64_000  # the 65,535-port specs, mutated 60 times: slow
+        ):
             data = lint_file(path).data
             if data is not None:
                 out.append(data)
@@ -206,11 +211,17 @@ def test_fast_check_agrees_with_jsonschema():
     checked = invalid = 0
     for data in _samples():
         for doc in [data, *_mutations(data, rng, 60)]:
-            expected = not any(True for _ in validator().iter_errors(doc))
-            assert fast(doc) == expected, doc
+            errors = list(validator(skip_valid_items=False).iter_errors(doc))
+            assert fast(doc) == (not errors), doc
+            # the validator lint uses skips list items the fast check passes: same errors
+            assert _summary(validator().iter_errors(doc)) == _summary(errors), doc
             checked += 1
-            invalid += not expected
+            invalid += bool(errors)
     assert checked > 3000 and invalid > 1000
+
+
+def _summary(errors: Any) -> list[tuple[Any, ...]]:
+    return sorted((tuple(e.absolute_path), str(e.validator), e.message) for e in errors)
 
 
 def test_built_package_carries_the_schema(tmp_path: Path):

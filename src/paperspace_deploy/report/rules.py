@@ -61,13 +61,22 @@ RULES: dict[str, Rule] = {
         "An alias inside the node it refers to."),
     "too-deep": Rule(
         "error", "Nesting deeper than 64 levels.",
-        "Nesting deeper than 64 levels: real specs are under 10."),
+        "Nesting deeper than 64 levels (in TOML dotted-key parts and headers count): real specs "
+        "are under 10."),
+    "too-many-nodes": Rule(
+        "error", "More than 100,000 values in one file.",
+        "More than 100,000 values (or 10,000 TOML tables) in one file: real specs have a few "
+        "hundred. Nothing past the limit is read."),
+    "number-too-large": Rule(
+        "error", "A numeric literal longer than 40 characters.",
+        "A number written with more than 40 characters: no field of a spec takes one."),
     "leading-zero": Rule(
         "error", "A number with a leading zero.",
         "`0123`: octal in YAML 1.1, decimal in 1.2; write the number without the zero, or quote "
         "it."),
     "non-finite-number": Rule(
-        "error", "NaN or infinity.", "`.nan`, `.inf`: no field of a spec takes them."),
+        "error", "NaN or infinity.",
+        "`.nan`, `.inf`, `1e400`: no field of a spec takes them."),
     "invalid-merge": Rule(
         "error", "A YAML merge key that does not merge a mapping.",
         "`<<` that does not merge a mapping (or a list of mappings)."),
@@ -114,8 +123,12 @@ RULES: dict[str, Rule] = {
     "image-placeholder": Rule(
         "warning (error when deploying without an image)",
         "The ':image' placeholder is still in the spec.",
-        "`image: :image` still in the spec: a deploy replaces it with the built image and fails "
-        "if there is none."),
+        "`image: :image`, or a template such as `<image-name>`, still in the spec: a deploy "
+        "replaces it with the built image and fails if there is none."),
+    "image-missing": Rule(
+        "warning (error when deploying without an image)", "The spec has no image.",
+        "No image, or `image:` left empty for the workflow to fill in: a deploy must supply "
+        "one (the `image` input, `--image`, or a build)."),
     "image-reference": Rule(
         "error (upper case only: warning in plain lint, error when deploying)",
         "The image is not a valid image reference.",
@@ -133,20 +146,21 @@ RULES: dict[str, Rule] = {
     "integration-type": Rule(
         "warning", "Integration type spelled 'do-spaces'.", "`do-spaces` (sent as `spaces`)."),
     "healthchecks-conflict": Rule(
-        "error", "Both healthChecks and healthchecks are set.",
-        "Both `healthChecks` and `healthchecks`: which one wins is undefined; keep "
+        "warning", "Both healthChecks and healthchecks are set.",
+        "Both `healthChecks` and `healthchecks`: which one the platform uses is unknown; keep "
         "`healthChecks`."),
     "legacy-healthchecks": Rule(
         "warning", "The legacy 'healthchecks' spelling.",
         "The lowercase spelling `healthchecks`: use `healthChecks`."),
     "probe-port": Rule(
         "warning", "A probe port that is not one of the container ports.",
-        "Probe port not in `resources.ports` (or `port`)."),
+        "Probe port not in `resources.ports` (or, for the v0alpha0 shape, `port`, default "
+        "80)."),
     "secret-name": Rule(
         "error", "A secret:NAME reference that no secret can have.",
         "`secret:bad-name`: names match `^[A-Za-z][A-Za-z0-9_]*$`, 1-128 chars."),
     "plaintext-credential": Rule(
-        "error", "A credential written in plain text instead of secret:NAME.",
+        "warning", "A credential written in plain text instead of secret:NAME.",
         "A token-shaped env value (AKIA..., ghp_..., private key, ...) or a plaintext "
         "`secretAccessKey` / `password` / `basicAuthKey`; the value is never printed. Store it "
         "as a Paperspace secret and write `secret:NAME`."),
@@ -154,6 +168,18 @@ RULES: dict[str, Rule] = {
         "warning", "A secret-looking env var with a plaintext value.",
         "A secret-looking env name (`*_TOKEN`, `*PASSWORD*`) with a plaintext value: use "
         "`secret:NAME`."),
+    "quoted-number": Rule(
+        "warning", "A quoted number where a number is expected.",
+        "`port: \"7860\"`: a string where a number is expected; whether the server converts it "
+        "is unknown, so write the number unquoted."),
+    "relative-path": Rule(
+        "warning", "A mount path that does not start with /.",
+        "A mount path such as `repositories.mountPath` must be absolute: start it with `/`."),
+    "do-spaces-shape": Rule(
+        "warning", "A do-spaces integration written the docs' way.",
+        "A `do-spaces` integration with the docs' `url` and no `endpoint`: the API's `spaces` "
+        "type takes `endpoint` (docs and API disagree; which one the platform accepts is "
+        "unknown)."),
     "duplicate-env": Rule(
         "error", "An environment variable set twice.", "One env name set twice: only one wins."),
     "region": Rule(

@@ -9,6 +9,7 @@ Public interface used by `lint`, `plan` and `deploy`:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import errno
 import os
 import stat
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from paperspace_deploy.errors import UsageError
-from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.findings import Finding, Severity, safe_message
 from paperspace_deploy.spec.load import MAX_BYTES, Parsed, parse_bytes
 from paperspace_deploy.workspace import resolve_inside
 
@@ -147,19 +148,35 @@ def lint_bytes(
             parsed.data, display, locate, parsed.hints, parsed.reported
         )
         spec.findings += rule_findings(parsed.data, display, locate, ctx)
-    spec.findings = _capped(sorted(set(spec.findings), key=Finding.sort_key), display)
+    safe = [_safe(f) for f in set(spec.findings)]
+    spec.findings = _capped(sorted(safe, key=Finding.sort_key), display)
     return spec
 
 
-MAX_FINDINGS = 40  # with the schema cap (30) keeps one file's report near 4 KB
+def _safe(finding: Finding) -> Finding:
+    message = safe_message(finding.message)
+    return finding if message is finding.message else dataclasses.replace(finding, message=message)
+
+
+MAX_FINDINGS = 40  # per file, with the schema cap (30)
+MAX_FILE_MESSAGES = 4096  # characters of messages per file, the note included (reliability §6.4)
+_NOTE_ROOM = 100
 
 
 def _capped(findings: list[Finding], display: str) -> list[Finding]:
-    """At most MAX_FINDINGS per file; the note says how many more, and keeps an error if any
-    dropped finding was one (so the exit code stays right)."""
-    if len(findings) <= MAX_FINDINGS:
+    """At most MAX_FINDINGS per file and MAX_FILE_MESSAGES characters of messages; the note says
+    how many more, and keeps an error if any dropped finding was one (so the exit code stays
+    right)."""
+    kept: list[Finding] = []
+    budget = MAX_FILE_MESSAGES - _NOTE_ROOM
+    for finding in findings:
+        budget -= len(finding.message)
+        if len(kept) == MAX_FINDINGS or budget < 0:
+            break
+        kept.append(finding)
+    if len(kept) == len(findings):
         return findings
-    kept, dropped = findings[:MAX_FINDINGS], findings[MAX_FINDINGS:]
+    dropped = findings[len(kept) :]
     worst = (
         Severity.ERROR if any(f.severity is Severity.ERROR for f in dropped) else (Severity.WARNING)
     )

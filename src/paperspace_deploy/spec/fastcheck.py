@@ -42,7 +42,8 @@ class Unsupported(Exception):
     pass
 
 
-def compile_schema(root: dict[str, Any], formats: dict[str, Check]) -> Check:
+def compile_schema(root: dict[str, Any], formats: dict[str, Check], node: Any = None) -> Check:
+    """The check for `node` (a subschema of `root`; default: `root` itself)."""
     compiled: dict[str, Check] = {}
 
     def ref(pointer: str) -> Check:
@@ -134,4 +135,4 @@ def compile_schema(root: dict[str, Any], formats: dict[str, Check]) -> Check:
             return lambda v: then(v) if cond(v) else other(v)
         raise Unsupported(key)
 
-    return build(root)
+    return build(root if node is None else node)

@@ -9,12 +9,16 @@ resolver tables are never touched.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from paperspace_deploy.spec.parsed import (
+    MAX_BYTES,
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
+    MAX_NODES,
+    MAX_NUMBER_CHARS,
     Frame,
     Parsed,
     Path_,
@@ -32,6 +36,8 @@ _OTHER11 = re.compile(
     r"[-+]?0b[01_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?"
     r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
 )
+_LONG_NUMBER = re.compile(r"[-+]?[0-9]++(?:\.[0-9]*+)?(?:[eE][-+]?[0-9]++)?")
+MAX_ALIAS_CHARS = MAX_BYTES  # text that aliases may add, on top of the file's own
 _DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _NUMERIC_START = frozenset("0123456789+-.~")
@@ -56,7 +62,7 @@ def _plain_scalar(text: str, out: Parsed, where: Path_ | None, pos: Pos) -> Any:
         return True
     if text in _FALSE:
         return False
-    if len(text) < 40:  # numbers are short; avoids regex work on long strings
+    if len(text) <= MAX_NUMBER_CHARS:  # numbers are short: no regex work on long strings
         if _INT.fullmatch(text):
             return int(text)
         if _LEADING_ZERO.fullmatch(text):
@@ -73,15 +79,13 @@ def _plain_scalar(text: str, out: Parsed, where: Path_ | None, pos: Pos) -> Any:
             _mark(out, where)
             return text
         if _FLOAT.fullmatch(text) and any(c.isdigit() for c in text):
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):  # 1e400
+                out.non_finite(pos[0], pos[1], where, text)
+                return text
+            return number
         if _NONFINITE.fullmatch(text):
-            out.add(
-                pos[0],
-                pos[1],
-                "non-finite-number",
-                f"{text} is not a finite number; use a plain number (or quote it for a string)",
-            )
-            _mark(out, where)
+            out.non_finite(pos[0], pos[1], where, text)
             return text
         if where is None:
             pass
@@ -89,6 +93,9 @@ def _plain_scalar(text: str, out: Parsed, where: Path_ | None, pos: Pos) -> Any:
             out.hints[where] = f"YAML 1.1 reads {text} as a boolean; write true or false"
         elif _OTHER11.fullmatch(text):
             out.hints[where] = "YAML 1.1 reads this as a number (base 2/16/60 or with _)"
+    elif _LONG_NUMBER.fullmatch(text):  # YAML 1.2 reads it as a number; Python's int() may not
+        out.number_too_large(pos[0], pos[1], where, len(text))
+        return None
     if where is not None and len(text) < 40 and _DATE.fullmatch(text):
         out.hints[where] = "unquoted dates are strings here; quote the value to make that explicit"
     return text
@@ -109,9 +116,15 @@ def _tagged_scalar(tag: str, text: str, out: Parsed, where: Path_ | None, pos: P
         return text
     if kind in ("int", "float", "bool", "null"):
         value = _plain_scalar(text, out, where, pos)
-        want = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[kind]
+        wants: dict[str, type | tuple[type, ...]] = {
+            "int": int,
+            "float": (int, float),
+            "bool": bool,
+            "null": type(None),
+        }
+        want = wants[kind]
         if isinstance(value, want) and not (kind != "bool" and isinstance(value, bool)):
-            return float(value) if kind == "float" else value
+            return float(value) if kind == "float" else value  # type: ignore[arg-type]
         out.add(pos[0], pos[1], "unsupported-tag", f"{preview(text)} is not a valid !!{kind}")
         _mark(out, where)
         return text
@@ -129,10 +142,11 @@ def load_yaml(text: str, out: Parsed) -> None:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-    anchors: dict[str, tuple[Any, int]] = {}
+    anchors: dict[str, tuple[Any, int, int]] = {}  # value, nodes, characters
     open_anchors: set[str] = set()
     stack: list[Frame] = []
     expanded = 0  # nodes counted with aliases expanded
+    expanded_chars = 0  # characters of keys and strings that aliases repeat
     used_alias = False
     documents = 0
     root: Any = None
@@ -201,18 +215,27 @@ def load_yaml(text: str, out: Parsed) -> None:
         out.key_positions[path] = key_pos
         top.value[key] = value
 
-    def count(n: int, ev: Any) -> None:
-        nonlocal expanded
+    def count(n: int, ev: Any, alias_chars: int = 0) -> None:
+        nonlocal expanded, expanded_chars
         expanded += n
-        if used_alias and expanded > MAX_EXPANDED_NODES:
+        expanded_chars += alias_chars
+        if used_alias and (expanded > MAX_EXPANDED_NODES or expanded_chars > MAX_ALIAS_CHARS):
             p = pos_of(ev)
+            what = (
+                f"{MAX_EXPANDED_NODES} nodes"
+                if expanded > MAX_EXPANDED_NODES
+                else f"{MAX_ALIAS_CHARS:,} more characters"
+            )
             raise out.abort(
                 p[0],
                 p[1],
                 "alias-bomb",
-                f"document expands to more than {MAX_EXPANDED_NODES} nodes through aliases "
+                f"document expands to more than {what} through aliases "
                 "(YAML alias bomb?); remove the anchors and aliases",
             )
+        if expanded > MAX_NODES:
+            p = pos_of(ev)
+            raise out.too_many_nodes(p[0], p[1])
 
     parser = loader(text)
     ev_scalar, ev_alias = yaml.ScalarEvent, yaml.AliasEvent
@@ -248,10 +271,10 @@ def load_yaml(text: str, out: Parsed) -> None:
                     )
                     stack[-1].key = _SKIP
                     continue
-                count(1, ev)
+                count(0 if is_key else 1, ev)  # values, as in JSON and TOML
                 attach(value, p, True)
                 if ev.anchor:
-                    anchors[ev.anchor] = (value, 1)
+                    anchors[ev.anchor] = (value, 1, len(value) if isinstance(value, str) else 0)
             elif cls in ev_start:
                 if len(stack) >= MAX_DEPTH:
                     p = pos_of(ev)
@@ -293,7 +316,7 @@ def load_yaml(text: str, out: Parsed) -> None:
                 p = (*frame.start, e.line + 1, e.column + 1)
                 attach(frame.value, p, False)
                 if frame.anchor:
-                    anchors[frame.anchor] = (frame.value, _size(frame.value))
+                    anchors[frame.anchor] = (frame.value, *_size(frame.value))
             elif cls is ev_alias:
                 p = pos_of(ev)
                 if ev.anchor in open_anchors:
@@ -308,9 +331,9 @@ def load_yaml(text: str, out: Parsed) -> None:
                     raise out.abort(
                         p[0], p[1], "yaml-syntax", f"undefined alias {preview(ev.anchor)}"
                     )
-                value, size = anchors[ev.anchor]
+                value, size, chars = anchors[ev.anchor]
                 used_alias = True
-                count(size, ev)
+                count(size, ev, chars)
                 attach(value, p, not isinstance(value, dict | list))
             elif cls is ev_stream_end:
                 break
@@ -346,22 +369,29 @@ def load_yaml(text: str, out: Parsed) -> None:
     out.data = root
 
 
-def _size(value: Any) -> int:
-    """Expanded node count of an already-built (acyclic) value, without expanding it."""
-    memo: dict[int, int] = {}
+def _size(value: Any) -> tuple[int, int]:
+    """Expanded (node count, characters of keys and strings) of an already-built (acyclic)
+    value, without expanding it."""
+    memo: dict[int, tuple[int, int]] = {}
     todo: list[tuple[Any, bool]] = [(value, False)]
     while todo:
         node, done = todo.pop()
-        if not isinstance(node, dict | list):
+        if not isinstance(node, dict | list) or id(node) in memo:
             continue
-        if id(node) in memo:
-            continue
-        children = node.values() if isinstance(node, dict) else node
         if done:
-            memo[id(node)] = 1 + sum(
-                memo.get(id(c), 0) if isinstance(c, dict | list) else 1 for c in children
-            )
+            nodes, chars = 1, 0
+            pairs = node.items() if isinstance(node, dict) else ((None, c) for c in node)
+            for k, c in pairs:
+                chars += len(k) if isinstance(k, str) else 0
+                if isinstance(c, dict | list):
+                    n, ch = memo.get(id(c), (0, 0))
+                    nodes, chars = nodes + n, chars + ch
+                else:
+                    nodes += 1
+                    chars += len(c) if isinstance(c, str) else 0
+            memo[id(node)] = (nodes, chars)
         else:
             todo.append((node, True))
+            children = node.values() if isinstance(node, dict) else node
             todo.extend((c, False) for c in children if isinstance(c, dict | list))
-    return memo.get(id(value), 1)
+    return memo.get(id(value), (1, 0))

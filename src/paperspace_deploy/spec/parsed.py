@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.findings import Finding, Severity, escape_unprintable
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 10_000  # only enforced when aliases are used; real specs have < 500 nodes
+# Values per file, in every format. Real specs have < 500; the largest real one (a v1 spec listing
+# all 65,535 ports) has 65,544. The bound keeps the worst 1 MiB file (half a million one-byte
+# values) from costing seconds and ~170 MB in positions.
+MAX_NODES = 100_000
+MAX_NUMBER_CHARS = 40  # longer numeric literals are refused (Python's int() stops at 4,300 digits)
 VALUE_PREVIEW = 120
+KEY_PREVIEW = 40
 
 Path_ = tuple[str | int, ...]
 Pos = tuple[int, int, int, int]  # 1-based line, col, end_line, end_col
-
-_BIDI = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 class Abort(Exception):
@@ -34,7 +37,9 @@ class Parsed:
     hints: dict[Path_, str] = field(default_factory=dict)  # explains odd scalars to the schema step
     reported: set[Path_] = field(default_factory=set)  # the loader already reported these values
 
-    def add(self, line: int, col: int, rule: str, message: str, sev=Severity.ERROR) -> None:
+    def add(
+        self, line: int, col: int, rule: str, message: str, sev: Severity = Severity.ERROR
+    ) -> None:
         self.findings.append(Finding(self.path, line, col, sev, rule, message))
 
     def abort(self, line: int, col: int, rule: str, message: str) -> Abort:
@@ -42,20 +47,63 @@ class Parsed:
         self.data = None
         return Abort()
 
+    # the limits every loader enforces, worded once
+    def too_deep(self, line: int, col: int) -> Abort:
+        return self.abort(line, col, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
 
-def preview(value: object) -> str:
+    def too_many_nodes(self, line: int, col: int) -> Abort:
+        return self.abort(
+            line,
+            col,
+            "too-many-nodes",
+            f"more than {MAX_NODES:,} values in one file (real specs have a few hundred); "
+            "checking stopped here",
+        )
+
+    def number_too_large(self, line: int, col: int, where: Path_ | None, length: int) -> None:
+        """Report a numeric literal over MAX_NUMBER_CHARS; the loader stores None instead."""
+        self.add(
+            line,
+            col,
+            "number-too-large",
+            f"number of {length} characters: no spec field takes one that large "
+            f"(at most {MAX_NUMBER_CHARS} characters are read)",
+        )
+        if where is not None:
+            self.reported.add(where)
+
+    def non_finite(self, line: int, col: int, where: Path_ | None, text: str) -> None:
+        self.add(
+            line,
+            col,
+            "non-finite-number",
+            f"{preview(text, 40)} is not a finite number; use a plain number (or quote it for a "
+            "string)",
+        )
+        if where is not None:
+            self.reported.add(where)
+
+
+def preview(value: object, limit: int = VALUE_PREVIEW) -> str:
     """A short, single-line rendering of an untrusted value for messages: truncated, with
     control, invisible and bidi-override characters escaped (printable text is kept as is)."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text[: VALUE_PREVIEW + 1]
-    if not text.isprintable() or _BIDI.search(text):
-        text = "".join(
-            c if c.isprintable() and not _BIDI.match(c) else c.encode("unicode_escape").decode()
-            for c in text
-        )
-    if len(text) > VALUE_PREVIEW:
-        text = text[:VALUE_PREVIEW] + "…"
+    if isinstance(value, str):
+        text = value[: limit + 1]
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        text = f"(a {value.bit_length()}-bit number)"  # str() of a huge int is slow or refused
+    else:
+        text = json.dumps(value, default=str)[: limit + 1]
+    text = escape_unprintable(text)
+    if len(text) > limit:
+        text = text[:limit] + "…"
     return f"'{text}'" if isinstance(value, str) else text
+
+
+def key_preview(key: object) -> str:
+    """A key as it appears inside a location (`$.resources.<key>`): shorter than a value."""
+    if isinstance(key, str) and len(key) <= KEY_PREVIEW and key.isprintable():
+        return key
+    return preview(key, KEY_PREVIEW)
 
 
 class Frame:

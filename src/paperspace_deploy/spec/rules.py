@@ -10,8 +10,12 @@ from typing import Any
 from paperspace_deploy.credentials import looks_like_token, looks_secret_by_name
 from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
+from paperspace_deploy.spec.parsed import key_preview
 
 PLACEHOLDER = ":image"
+_TEMPLATE = re.compile(
+    r"[^<>]*+<[^<>]++>.*+"
+)  # `<image-name>`, `ghcr.io/<org>/app`: to be filled in
 
 # Documented deployment machine types (reference §4.1); anything else is a warning, not an error.
 MACHINE_TYPES = (
@@ -92,13 +96,24 @@ class _Rules:
             check()
         return self.found
 
+    def legacy_fields(self) -> list[str]:
+        """The v0alpha0 fields present (the schema's `legacyMarkers`)."""
+        d = self.data
+        res = d.get("resources")
+        legacy: list[str] = [k for k in ("port", "models", "repositories") if k in d]
+        if isinstance(res, dict) and "instanceType" in res:
+            legacy.append("resources.instanceType")
+        return legacy
+
+    def legacy_shape(self) -> bool:
+        """Checked as v0alpha0: said so, or no apiVersion / `latest` with v0alpha0 fields."""
+        version = self.data.get("apiVersion")
+        return version == "v0alpha0" or (version in (None, "latest") and bool(self.legacy_fields()))
+
     def api_version(self) -> None:
         d = self.data
         version = d.get("apiVersion")
-        res = d.get("resources") if isinstance(d.get("resources"), dict) else {}
-        legacy = [k for k in ("port", "models", "repositories") if k in d]
-        if "instanceType" in res:
-            legacy.append("resources.instanceType")
+        legacy = self.legacy_fields()
         if version in (None, "latest") and legacy:
             what = "no apiVersion" if version is None else "apiVersion latest"
             self.add(
@@ -119,32 +134,41 @@ class _Rules:
 
     def image(self) -> None:
         image = self.data.get("image")
-        if not isinstance(image, str):
-            return
-        if self.ctx.image:  # the deploy sends this image instead of the spec's
+        if self.ctx.image:  # the deploy sends this image instead of the spec's (any, or none)
             problem = image_problem(self.ctx.image)
             if problem:
                 self.add(("image",), Severity.ERROR, "image-reference",
                          f"the image to deploy {preview(self.ctx.image)} is not a valid "
                          f"reference: {problem}")  # fmt: skip
             return
-        if image == PLACEHOLDER:
+        if image is None:  # missing or `image:` left empty for the workflow to fill in
+            what = "image is empty" if "image" in self.data else "$: missing required key 'image'"
             if self.ctx.deploying:
-                self.add(
-                    ("image",),
-                    Severity.ERROR,
-                    "image-placeholder",
-                    "spec uses the ':image' placeholder but no image was given; pass "
-                    "--image (action input `image`) or build one",
-                )
+                self.add(("image",), Severity.ERROR, "image-missing",
+                         f"{what} and no image was given; pass --image (action input `image`) "
+                         "or build one")  # fmt: skip
             else:
-                self.add(
-                    ("image",),
-                    Severity.WARNING,
-                    "image-placeholder",
-                    "image ':image' is a placeholder: a deploy replaces it with the built "
-                    "image, and fails if there is none",
-                )
+                self.add(("image",), Severity.WARNING, "image-missing",
+                         f"{what}: a deploy must supply one (--image, or the action input "
+                         "`image`, which replaces spec.image); Paperspace rejects a spec "
+                         "without one")  # fmt: skip
+            return
+        if not isinstance(image, str):
+            return
+        if image == PLACEHOLDER or _TEMPLATE.fullmatch(image):
+            what = (
+                "the ':image' placeholder"
+                if image == PLACEHOLDER
+                else f"the template placeholder {preview(image, 60)}"
+            )
+            if self.ctx.deploying:
+                self.add(("image",), Severity.ERROR, "image-placeholder",
+                         f"spec uses {what} but no image was given; pass --image (action "
+                         "input `image`) or build one")  # fmt: skip
+            else:
+                self.add(("image",), Severity.WARNING, "image-placeholder",
+                         f"image is {what}: a deploy replaces it with the image it is given, "
+                         "and fails if there is none")  # fmt: skip
             return
         problem = image_problem(image)
         if problem == UPPERCASE_PROBLEM and not self.ctx.deploying:
@@ -228,7 +252,7 @@ class _Rules:
         if "healthChecks" in d and "healthchecks" in d:
             self.add(
                 ("healthchecks",),
-                Severity.ERROR,
+                Severity.WARNING,
                 "healthchecks-conflict",
                 "both healthChecks and healthchecks are set; which one wins is undefined: "
                 "keep healthChecks",
@@ -242,12 +266,12 @@ class _Rules:
                 "'healthchecks' is the legacy spelling; use 'healthChecks'",
                 key=True,
             )
-        res = d.get("resources") if isinstance(d.get("resources"), dict) else {}
+        res = d["resources"] if isinstance(d.get("resources"), dict) else {}
         ports = res.get("ports")
         if isinstance(ports, list):
             known = [p for p in ports if _is_int(p)]
             field = "resources.ports"
-        elif "port" in d or "instanceType" in res:
+        elif self.legacy_shape():  # v0alpha0: the top-level port, 80 when missing
             known = [d.get("port", 80)]
             field = "port"
         else:
@@ -263,7 +287,7 @@ class _Rules:
                         (block, kind, "port"),
                         Severity.WARNING,
                         "probe-port",
-                        f"{kind} probe port {port} is not in {field} "
+                        f"{key_preview(kind)} probe port {port} is not in {field} "
                         f"({', '.join(map(str, known)) or 'none'})",
                     )
 
@@ -302,7 +326,7 @@ class _Rules:
             elif value:
                 self.add(
                     path,
-                    Severity.ERROR,
+                    Severity.WARNING,
                     "plaintext-credential",
                     f"{label} holds a plaintext value (not shown); store it as a Paperspace "
                     "secret and write secret:NAME",
@@ -316,7 +340,7 @@ class _Rules:
                 if name in names:
                     self.add(
                         ("env", i, "name"),
-                        Severity.ERROR,
+                        Severity.ERROR,  # reliability §6.1 row 27 asks for an error
                         "duplicate-env",
                         f"environment variable {preview(name)} is already set by "
                         f"env[{names[name]}]; only one value can win",
@@ -329,7 +353,7 @@ class _Rules:
             elif looks_like_token(value):
                 self.add(
                     ("env", i, "value"),
-                    Severity.ERROR,
+                    Severity.WARNING,
                     "plaintext-credential",
                     f"env[{i}].value looks like a plaintext credential (not shown); store it "
                     "as a Paperspace secret and write value: secret:NAME",

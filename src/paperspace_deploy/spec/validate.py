@@ -7,14 +7,26 @@ under secret-bearing keys are never shown, and every shown value is truncated.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
-from paperspace_deploy.spec.schema import fast_is_valid, validator
+from paperspace_deploy.spec.parsed import key_preview
+from paperspace_deploy.spec.schema import fast_is_valid, schema, validator
 
 MAX_SCHEMA_FINDINGS = 30  # keeps the log of one broken file short (reliability §6.4: <= 4 KB)
+# jsonschema errors looked at per file, reported or not (if/anyOf wrappers, reported paths): a
+# file of 100,000 bad list items stops here instead of formatting every one of them
+MAX_SCHEMA_ERRORS_SEEN = 300
+SUGGEST_MAX_LEN = 64  # did-you-mean only for keys and values this short (difflib is quadratic)
+_DOCS_SPACES = (
+    "'url' is how the DigitalOcean docs write a do-spaces integration; the API's 'spaces' type "
+    "takes 'endpoint' instead (docs and API disagree; which one the platform accepts is "
+    "unknown): prefer type: spaces with endpoint"
+)
+_QUOTED_NUMBER = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
 SENSITIVE = frozenset(("env", "headers", "secretAccessKey", "password", "basicAuthKey", "username"))
 
 _TYPE_NAMES = {
@@ -49,7 +61,7 @@ def describe(path: Iterable[str | int]) -> str:
     """`$.resources.ports[0]`-style location."""
     out = "$"
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out += f"[{part}]" if isinstance(part, int) else f".{key_preview(part)}"
     return out
 
 
@@ -95,22 +107,27 @@ def schema_findings(
         return []  # valid: jsonschema (the source of messages) is only needed for errors
     found: list[Finding] = []
     seen: set[tuple[Path_, str]] = set()
+    full = False
 
-    def add(path: Path_, rule: str, message: str, *, key: bool = False) -> None:
-        if (path, message) in seen:
+    def add(
+        path: Path_, rule: str, message: str, *, key: bool = False, sev: Severity = Severity.ERROR
+    ) -> None:
+        nonlocal full
+        if rule == "key-not-allowed" and _docs_spaces_url(data, path):
+            rule, message, sev = "do-spaces-shape", _DOCS_SPACES, Severity.WARNING
+        if full or (path, message) in seen:
+            return
+        if len(found) >= MAX_SCHEMA_FINDINGS:
+            full = True
             return
         seen.add((path, message))
         line, col, end_line, end_col = locate(path, key)
-        found.append(Finding(display, line, col, Severity.ERROR, rule, message, end_line, end_col,
+        found.append(Finding(display, line, col, sev, rule, message, end_line, end_col,
                              json_path(data, path)))  # fmt: skip
 
-    for err in validator().iter_errors(data):  # lazy: stops early on a file full of errors
-        if len(found) >= MAX_SCHEMA_FINDINGS:
-            line, col, _, _ = locate((), False)
-            found.append(
-                Finding(display, line, col, Severity.ERROR, "too-many-findings",
-                        f"more than {MAX_SCHEMA_FINDINGS} schema errors; fix these and lint again")
-            )  # fmt: skip
+    for looked, err in enumerate(validator().iter_errors(data)):  # lazy: stops early
+        if full or looked >= MAX_SCHEMA_ERRORS_SEEN:
+            full = True
             break
         path: Path_ = tuple(err.absolute_path)
         if path in reported:
@@ -121,6 +138,8 @@ def schema_findings(
         if kind == "additionalProperties":
             allowed = sorted(err.schema.get("properties", {}))
             for extra in [k for k in value if k not in err.schema.get("properties", {})]:
+                if full:
+                    break
                 add((*path, extra), "unknown-key", _unknown(extra, allowed, where), key=True)
         elif kind is None or (kind == "not" and path):
             # a `false` property schema (the editor then flags the key): jsonschema reports it
@@ -141,14 +160,29 @@ def schema_findings(
                 add(key_path, "key-not-allowed", message, key=True)
         elif kind == "required":
             for missing in err.validator_value:
-                if isinstance(value, dict) and missing not in value:
-                    add(
-                        path,
-                        "missing-key",
-                        f"{where}: missing required key {preview(missing)}"
-                        + _required_hint(path, missing),
-                        key=True,
-                    )
+                if not isinstance(value, dict) or missing in value:
+                    continue
+                if (path, missing) == ((), "image"):
+                    continue  # rules.py: the deploy may supply the image (image-missing)
+                if missing == "endpoint" and _docs_spaces_url(data, (*path, "url")):
+                    continue  # reported once, as do-spaces-shape
+                add(
+                    path,
+                    "missing-key",
+                    f"{where}: missing required key {preview(missing)}"
+                    + _required_hint(path, missing),
+                    key=True,
+                )
+        elif kind == "type" and path == ("image",) and value is None:
+            continue  # rules.py: image-missing
+        elif kind == "type" and _quoted_number(value, err.validator_value):
+            add(
+                path,
+                "quoted-number",
+                f"{where}: {show(value, path)} is a string where a number is expected; remove the "
+                "quotes (whether Paperspace converts it is unknown)",
+                sev=Severity.WARNING,
+            )
         elif kind == "type":
             want = err.validator_value
             want_s = _TYPE_NAMES.get(want, want) if isinstance(want, str) else " or ".join(want)
@@ -162,7 +196,7 @@ def schema_findings(
         elif kind in ("enum", "const"):
             options = err.validator_value if kind == "enum" else [err.validator_value]
             msg = f"{where}: must be one of {', '.join(map(str, options))}; got {show(value, path)}"
-            if isinstance(value, str) and not is_sensitive(path):
+            if isinstance(value, str) and len(value) <= SUGGEST_MAX_LEN and not is_sensitive(path):
                 close = difflib.get_close_matches(value, [str(o) for o in options], n=1)
                 msg += f" (did you mean {close[0]!r}?)" if close else ""
             add(path, "invalid-value", msg + (f" ({hint})" if hint else ""))
@@ -185,6 +219,15 @@ def schema_findings(
                 msg = f"{where}: must not be empty"
             elif kind == "format":
                 msg = f"{where}: {show(value, path)} is not a valid {err.validator_value}"
+            elif _relative_path(err.schema, value):
+                add(
+                    path,
+                    "relative-path",
+                    f"{where}: {show(value, path)} must start with /: container paths are "
+                    "absolute (whether Paperspace accepts a relative one is unknown)",
+                    sev=Severity.WARNING,
+                )
+                continue
             else:
                 help_ = _PATTERN_HELP.get(str(path[-1]) if path else "", "")
                 msg = f"{where}: {show(value, path)} has characters that are not allowed" + (
@@ -211,6 +254,12 @@ def schema_findings(
             continue  # their sub-errors are reported on their own
         else:
             add(path, "schema", f"{where}: {str(err.message)[:200]}")
+    if full:
+        line, col, _, _ = locate((), False)
+        found.append(
+            Finding(display, line, col, Severity.ERROR, "too-many-findings",
+                    f"more than {MAX_SCHEMA_FINDINGS} schema errors; fix these and lint again")
+        )  # fmt: skip
     return found
 
 
@@ -240,6 +289,41 @@ def _false_keys(err: Any, data: dict[str, Any]) -> list[str]:
     return [key for key, sub in node.items() if sub is False and key in target]
 
 
+def _quoted_number(value: Any, want: Any) -> bool:
+    """ "7860" where a number is expected: the 2023 deploy-action examples quote ports, and
+    whether the server converts such strings is unknown (reference §1.4), so it is a warning."""
+    return (
+        want in ("integer", "number")
+        and isinstance(value, str)
+        and _QUOTED_NUMBER.fullmatch(value) is not None
+        and (want == "number" or "." not in value)
+    )
+
+
+def _relative_path(subschema: Any, value: Any) -> bool:
+    """A mount path (the `absPath` definition) that is fine except for the leading /."""
+    return (
+        subschema is schema()["$defs"]["absPath"]
+        and isinstance(value, str)
+        and not value.startswith("/")
+        and value.isprintable()
+    )
+
+
+def _docs_spaces_url(data: dict[str, Any], path: Path_) -> bool:
+    """`integrations[i].url` of a `do-spaces` integration that has no `endpoint`."""
+    if len(path) != 3 or path[0] != "integrations" or path[2] != "url":
+        return False
+    items = data.get("integrations")
+    item = items[path[1]] if isinstance(items, list) and isinstance(path[1], int) else None
+    return (
+        isinstance(item, dict)
+        and item.get("type") == "do-spaces"
+        and "url" in item
+        and "endpoint" not in item
+    )
+
+
 def _numeric(text: str) -> bool:
     try:
         float(text)
@@ -255,7 +339,9 @@ def _in_probe(path: Path_) -> bool:
 def _required_hint(path: Path_, missing: str) -> str:
     hints = {
         "ports": " (the ports the container listens on, e.g. ports: [8000])",
-        "name": " (the deployment name: Paperspace updates the deployment that has this name)",
+        "name": " (the deployment name: Paperspace updates the deployment that has this name; "
+        "specs written for the old `gradient deployments create --name NAME` CLI had no name "
+        "key: add name: NAME)",
         "image": " (the container image, or ':image' for the one paperspace-deploy builds)",
         "resources": " (machineType and ports, e.g. resources: {machineType: C5, ports: [8000]})",
         "machineType": " (e.g. machineType: C5)",
@@ -272,7 +358,7 @@ def _unknown(key: str, allowed: list[str], where: str) -> str:
     allowed = [a for a in allowed if a not in _NEVER_SUGGEST]
     lower = {a.lower(): a for a in allowed}
     guess = lower.get(key.lower()) or lower.get(key.lower() + "s")
-    if guess is None:
+    if guess is None and len(key) <= SUGGEST_MAX_LEN:
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         guess = close[0] if close else None
     text = f"unknown key {preview(key)} in {where}"
