@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,13 +34,20 @@ from paperspace_deploy.spec.findings import Finding, Severity
 TITLE = "paperspace-deploy"
 
 
-def register_secrets(io: Io, environ: Mapping[str, str]) -> None:
+def register_secrets(io: Io, environ: Mapping[str, str], masks: GitHub) -> None:
     """Every secret input (raw: a PEM-like password keeps its lines), the password also as
-    `user:password`, before anything can echo one."""
+    `user:password`: each variant masked with the runner and scrubbed from all we write, before
+    anything can echo one."""
+    from paperspace_deploy.redact import MIN_LENGTH, variants
+
     username = options.get_input(environ, "username") or environ.get("REGISTRY_USERNAME")
     for name in options.secret_inputs():
         value = options.raw_input(environ, name)
-        io.secrets.add(value, username=username if name == "password" else None)
+        user = username if name == "password" else None
+        if value and len(value.strip()) >= MIN_LENGTH:
+            for form in variants(value, user):
+                masks.mask(form)
+        io.secrets.add(value, username=user)
 
 
 class ActionReporter:
@@ -101,6 +109,36 @@ def read_job(environ: Mapping[str, str], io: Io, reporter: ActionReporter) -> Jo
         build=lambda: BuildOptions.from_action(inputs, root, io, mode, deadline=deadline),
         deploy=lambda: DeployRequest.from_action(inputs, root, io, mode, deadline=deadline),
     )  # fmt: skip
+
+
+# What each output may hold. Values come from the API, the registry and the engine, and the
+# next step may `echo` them: a value that does not fit (a newline in an endpoint) is dropped.
+_ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
+_REF = r"[a-z0-9][A-Za-z0-9._:/@-]{0,511}"
+OUTPUT_SHAPES = {
+    "image": re.compile(_REF),
+    "digest": re.compile(r"sha256:[0-9a-f]{64}"),
+    "tags": re.compile(rf"{_REF}(\n{_REF}){{0,99}}"),
+    "deployment-id": re.compile(_ID),
+    "spec-id": re.compile(_ID),
+    "endpoint": re.compile(r"https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?"),
+    "changed": re.compile(r"true|false"),
+    "lint-errors": re.compile(r"[0-9]{1,9}"),
+    "lint-warnings": re.compile(r"[0-9]{1,9}"),
+}
+
+
+def checked_outputs(values: Mapping[str, str], io: Io) -> dict[str, str]:
+    """The outputs whose values have their expected shape; the others are left out, with a
+    line saying so (the value itself is not shown)."""
+    out = {}
+    for name, value in values.items():
+        shape = OUTPUT_SHAPES.get(name)
+        if value == "" or (shape is not None and shape.fullmatch(value)):
+            out[name] = value
+        else:
+            io.err(f"warning: output {name!r} left unset: its value is not a valid {name}")
+    return out
 
 
 def outputs(result: JobResult) -> dict[str, str]:
@@ -170,13 +208,15 @@ def _short(value: Any) -> str:
 
 
 def _write_results(gh: GitHub, io: Io, result: JobResult, outcome: Outcome) -> None:
-    for name, value in outputs(result).items():
+    for name, value in checked_outputs(outputs(result), io).items():
         try:
             gh.set_output(name, io.secrets.scrub(value))
         except (OSError, ValueError) as exc:  # ValueError: value contains the heredoc delimiter
             io.err(f"error: could not write output {name!r}: {exc}")
     try:
-        gh.add_summary(io.secrets.scrub(render(summary(result, outcome, io.environ))))
+        # secrets out of the data first: escaping (entities) would hide them from a later scrub
+        data = io.secrets.scrub_data(summary(result, outcome, io.environ))
+        gh.add_summary(io.secrets.scrub(render(data)))
     except OSError as exc:
         io.err(f"error: could not write the job summary: {exc.strerror}")
 
@@ -190,10 +230,8 @@ def main(
     env = dict(os.environ if environ is None else environ)
     out = stdout or sys.stdout
     io = Io(stdout=out, stderr=stderr or out, environ=env, cwd=cwd or Path.cwd())
-    masks = GitHub(io.raw_stdout, env)
-    io.secrets.on_add = masks.mask  # first, before anything can echo a secret
-    register_secrets(io, env)
-    gh = GitHub(io.commands_stdout, env)
+    gh = GitHub(io.commands_stdout, env, masks=io.raw_stdout)
+    register_secrets(io, env, gh)  # first: nothing is printed before
     reporter = ActionReporter(gh, io)
     result = JobResult(options.get_input(env, "mode") or "deploy")
 

@@ -7,7 +7,7 @@ output -- has every known secret variant replaced first. On a GitHub runner
 (GITHUB_ACTIONS=true) every line is also made inert (`safetext.inert`): text from a spec, a
 build or a server can never become a workflow command, whatever the format. Our own workflow
 commands go through `commands_stdout`/`commands_stderr` (scrubbed, not inert), and only
-`::add-mask::` uses `raw_stdout`, since it must carry the value.
+`::add-mask::` uses `raw_stdout`/`raw_stderr`, since it must carry the value.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, cast
 
-from paperspace_deploy.redact import Secrets
+from paperspace_deploy.redact import Secrets, run_secrets
 from paperspace_deploy.safetext import inert
 
 
@@ -64,11 +64,11 @@ class Io:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
-    secrets: Secrets = field(default_factory=Secrets)
+    secrets: Secrets = field(default_factory=run_secrets)
 
     def __post_init__(self) -> None:
         runner = self.environ.get("GITHUB_ACTIONS") == "true"
-        self.raw_stdout = self.stdout
+        self.raw_stdout, self.raw_stderr = self.stdout, self.stderr
         self.commands_stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, False))
         self.commands_stderr = cast(TextIO, _Scrubbed(self.stderr, self.secrets, False))
         self.stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, runner))

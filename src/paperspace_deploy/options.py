@@ -76,7 +76,8 @@ def seconds(low: float, high: float, *, low_open: bool = True) -> Parse:
 def key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise OptionError(f"must look like KEY=VALUE, got a line starting {key[:12]!r}")
+        # not echoed: a line without '=' is often a pasted secret
+        raise OptionError("must look like KEY=VALUE (a line without '=' was given; not shown)")
     return key.strip(), value
 
 

@@ -4,21 +4,28 @@
 derives the variants a log, a summary or an API error could carry: the value stripped and raw,
 each line of a multi-line value (split on CR, LF and CRLF), base64 of `user:password` and of
 the value (the three base64 alignments a longer blob can hold it in), URL-safe base64, JSON-,
-HTML- and percent-escaped forms. `scrub(text)` replaces all of them; the action also registers
-each with the runner (`::add-mask::`) through `on_add`. Everything the project writes -- the log
+HTML- and percent-escaped forms. `scrub(text)` replaces all of them; the action also masks
+each with the runner (`::add-mask::`). Everything the project writes -- the log
 (`Io`), outputs, the job summary, report files -- goes through `scrub` before it is cut,
 escaped or written, so a cut or an escape can never leave half a secret readable.
+
+`run_secrets()` is the process's one set (a run is a process): `Io` uses it, and
+`safetext.one_line` scrubs with it before cutting text from a server or a file.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
+T = TypeVar("T")
 MIN_LENGTH = 4  # shorter masks garble logs (and make GitHub drop job outputs)
 REPLACEMENT = "***"
 
@@ -56,10 +63,9 @@ def variants(value: str, username: str | None = None) -> list[str]:
 
 
 class Secrets:
-    def __init__(self, on_add: Callable[[str], None] | None = None) -> None:
+    def __init__(self) -> None:
         self._forms: list[str] = []
         self._pattern: re.Pattern[str] | None = None
-        self.on_add = on_add
 
     def add(self, value: str | None, *, username: str | None = None) -> None:
         if not value or len(value.strip()) < MIN_LENGTH:
@@ -69,9 +75,6 @@ class Secrets:
             return
         self._forms = sorted({*self._forms, *new}, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(f) for f in self._forms))
-        if self.on_add:
-            for form in new:
-                self.on_add(form)
 
     def add_all(self, values: Iterable[str | None]) -> None:
         for value in values:
@@ -82,8 +85,40 @@ class Secrets:
             return text
         return self._pattern.sub(REPLACEMENT, text)
 
+    def scrub_data(self, value: T) -> T:
+        """`value` with every string inside scrubbed (str, list, tuple, dict, dataclasses): for
+        data that is escaped or cut later, such as the job summary or a PR comment."""
+        if self._pattern is None:
+            return value
+        return cast(T, self._scrub_any(value))
+
+    def _scrub_any(self, value: Any) -> Any:
+        if isinstance(value, Enum):  # our own vocabulary (Severity), never a secret
+            return value
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list):
+            return [self._scrub_any(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._scrub_any(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._scrub_any(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self._scrub_any(getattr(value, f.name))
+                       for f in dataclasses.fields(value) if f.init}  # fmt: skip
+            return dataclasses.replace(value, **changes)
+        return value
+
     def __bool__(self) -> bool:
         return bool(self._forms)
 
     def __repr__(self) -> str:  # never the values
         return f"Secrets({len(self._forms)} forms)"
+
+
+_RUN = Secrets()
+
+
+def run_secrets() -> Secrets:
+    """The secrets of this run (process-wide: every Io and every one-line cut sees them)."""
+    return _RUN

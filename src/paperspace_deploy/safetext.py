@@ -3,8 +3,9 @@
 The runner executes `::command::` at the start of a line (after blanks) and the legacy
 `##[command]` anywhere in a line. `inert(line)` breaks both with a zero-width space and changes
 nothing else, so it can be applied to any line (twice too). `one_line(text, limit)` is for text
-that must stay on one line of ours -- an API message in an error, a value in a finding: line
-breaks and control characters collapse to a space, then `inert`, then the cut.
+that must stay on one line of ours -- an API message in an error, a value in a finding: the
+run's secrets are replaced, line breaks and control characters collapse to a space, then
+`inert`, then the cut.
 """
 
 from __future__ import annotations
@@ -25,5 +26,8 @@ def inert(line: str) -> str:
 
 
 def one_line(text: object, limit: int = 300) -> str:
-    line = inert(_CONTROL.sub(" ", str(text)).strip())
+    from paperspace_deploy.redact import run_secrets
+
+    # secrets first: a cut through a secret would leave a part no mask or scrub matches
+    line = inert(_CONTROL.sub(" ", run_secrets().scrub(str(text))).strip())
     return line if len(line) <= limit else line[:limit] + "…"

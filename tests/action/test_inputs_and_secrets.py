@@ -191,3 +191,30 @@ def test_hostile_environment_no_runner_files(tmp_path: Path) -> None:
     out = io.StringIO()
     assert action.main(environ=env, stdout=out) == ExitCode.USAGE
     assert "workspace" in out.getvalue() and "does not exist" in out.getvalue()
+
+
+def test_outputs_from_the_api_are_checked_before_they_are_written() -> None:
+    """An endpoint with a newline would let the next step's `echo` emit commands (issue 11)."""
+    import io as _io
+
+    from paperspace_deploy.io import Io
+
+    err = _io.StringIO()
+    values = {"endpoint": "https://x.example\n::add-mask::x", "spec-id": "s1", "changed": "true",
+              "digest": "sha256:" + "a" * 64, "deployment-id": "../../etc",
+              "tags": "a:1\nb:2"}  # fmt: skip
+    got = action.checked_outputs(values, Io(stdout=err, stderr=err, environ={}))
+    assert got == {"spec-id": "s1", "changed": "true", "digest": "sha256:" + "a" * 64,
+                   "tags": "a:1\nb:2"}  # fmt: skip
+    assert "output 'endpoint' left unset" in err.getvalue() and "add-mask" not in err.getvalue()
+
+
+def test_summary_data_is_scrubbed_before_it_is_escaped(runner) -> None:  # type: ignore[no-untyped-def]
+    """An API echoing the password: the summary's entity escaping (`_` -> `&#95;`) would hide it
+    from a scrub of the rendered text; it is replaced in the data first (issue 11)."""
+    password = "pw_" + secrets.token_hex(6) + "*[x]"
+    (runner.workspace / "paperspace.yaml").write_text(f"name: a\nimage: {password}\n")
+    result = runner.run(mode="lint", password=password, username="ci")
+    assert password not in result.summary
+    for form in (password.replace("_", "&#95;"), password.replace("*", "&#42;")):
+        assert form not in result.summary

@@ -32,7 +32,9 @@ class Console:
     def __init__(self, io: Io) -> None:
         self.io = io
         on_runner = io.environ.get("GITHUB_ACTIONS") == "true"
-        self.github = GitHub(io.commands_stderr, io.environ) if on_runner else None
+        self.github = (
+            GitHub(io.commands_stderr, io.environ, masks=io.raw_stderr) if on_runner else None
+        )
 
     def info(self, text: str) -> None:
         """Our own progress line (it may embed values from the user or CI: kept inert)."""

@@ -45,8 +45,15 @@ def neutralize(text: str) -> str:
 class GitHub:
     """Workflow commands bound to one output stream and one environment."""
 
-    def __init__(self, stream: TextIO | None = None, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        environ: Mapping[str, str] | None = None,
+        masks: TextIO | None = None,
+    ) -> None:
+        """`masks`: where `::add-mask::` goes when `stream` scrubs secrets (`Io.raw_stdout`)."""
         self.stream = stream or sys.stdout
+        self.masks = masks or self.stream
         self.environ = environ if environ is not None else os.environ
 
     def _command(self, name: str, message: str, **properties: object) -> None:
@@ -57,7 +64,8 @@ class GitHub:
     def mask(self, secret: str | None) -> None:
         """Register a secret (and each of its lines) with the runner before anything prints it."""
         if secret and secret.strip():
-            self._command("add-mask", secret)
+            self.masks.write(str(Command("add-mask", {}, secret)) + "\n")
+            self.masks.flush()
 
     def annotate(
         self,
