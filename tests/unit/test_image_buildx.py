@@ -272,7 +272,7 @@ def test_auto_falls_back_to_the_engine_with_one_loud_warning(fake, monkeypatch):
     code, out, err = fake.run("--builder", "auto", FAKE_BUILDX_VERSION_RC="1")
     assert code == 0, err
     assert out.strip() == "sha256:eng" and len(built) == 1
-    assert err.count("warning: docker buildx is not available") == 1
+    assert err.count("warning: docker buildx is not available") == 1  # features: a warning
     assert "BuildKit-only features that will fail or differ: COPY/ADD --chmod" in err
     assert "line 2" in err
     assert fake.client.tagged == [("sha256:eng", IMAGE, "v1")]

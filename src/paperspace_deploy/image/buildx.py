@@ -151,16 +151,18 @@ def choose_builder(
     if requested != "auto":
         raise InputError(f"builder {requested} needs docker buildx: {found}", hint=INSTALL_HINT)
     used = "; ".join(features[:6]) + (f" and {len(features) - 6} more" if len(features) > 6 else "")
-    console.warn(
+    message = (
         f"docker buildx is not available ({found}): building with the Docker Engine API's legacy "
         "builder instead of BuildKit"
-        + (
-            f". This Dockerfile uses BuildKit-only features that will fail or differ: {used}"
-            if features
-            else ""
-        )
-        + f". To build with BuildKit: {INSTALL_HINT.removesuffix(', or use builder engine')}"
     )
+    install = INSTALL_HINT.removesuffix(", or use builder engine")
+    if features:  # the build will fail or differ: a warning
+        console.warn(
+            f"{message}. This Dockerfile uses BuildKit-only features that will fail or differ: "
+            f"{used}. To build with BuildKit: {install}"
+        )
+    else:  # a plain Dockerfile builds the same on both: one line, no annotation
+        console.info(f"notice: {message}. To build with BuildKit: {install}")
     return None
 
 
