@@ -258,9 +258,12 @@ def test_buildx_requested_but_missing_is_a_clear_input_error(fake):
     assert [c["argv"][:2] for c in fake.calls()] == [["buildx", "version"]]  # nothing built
 
 
-def test_no_docker_cli_at_all(fake, tmp_path):
+def test_no_docker_cli_at_all(fake, tmp_path, monkeypatch):
+    from paperspace_deploy.image import buildx
+
     empty = tmp_path / "empty"
     empty.mkdir()
+    monkeypatch.setattr(buildx, "CLI_LOCATIONS", ())
     code, _, err = fake.run("--builder", "buildx", PATH=str(empty))
     assert code == ExitCode.INVALID and "no docker CLI on PATH" in err
 

@@ -62,8 +62,14 @@ def child_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k not in _SECRET_ENV and not k.startswith("INPUT_")}
 
 
+# where the action image (Dockerfile) and Debian put the CLI: a workflow `env: PATH:` reaches the
+# action's container as it is, so PATH alone is not enough
+CLI_LOCATIONS = ("/usr/local/bin/docker", "/usr/bin/docker")
+
+
 def docker_cli(environ: Mapping[str, str]) -> str | None:
-    return shutil.which("docker", path=environ.get("PATH", os.defpath))
+    found = shutil.which("docker", path=environ.get("PATH", os.defpath))
+    return found or next((p for p in CLI_LOCATIONS if os.access(p, os.X_OK)), None)
 
 
 @dataclass(frozen=True)
