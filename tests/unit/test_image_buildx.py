@@ -51,6 +51,10 @@ if args[:2] == ["buildx", "version"]:
         print("github.com/docker/buildx v0.0.0-fake")
     sys.exit(rc)
 if args[:2] == ["buildx", "inspect"]:
+    rc = int(os.environ.get("FAKE_BUILDX_VERSION_RC", "0"))
+    if rc:
+        print("docker: 'buildx' is not a docker command.", file=sys.stderr)
+        sys.exit(rc)
     print("Name:   default\\nDriver: docker\\n\\nNodes:\\nName: default\\n"
           "BuildKit version: v0.8+unknown\\nPlatforms: linux/amd64, linux/386")
     sys.exit(0)
@@ -172,8 +176,8 @@ def test_buildx_argv_image_id_and_no_secrets(fake):
     )
     assert code == 0, err
     assert out.strip() == IID  # not pushed: stdout carries the image ID from the iidfile
-    version, inspect, build = fake.calls()
-    assert version["argv"] == ["buildx", "version"] and inspect["argv"] == ["buildx", "inspect"]
+    inspect, build = fake.calls()
+    assert inspect["argv"] == ["buildx", "inspect"]  # one probe: plugin, driver, BuildKit
     argv = build["argv"]
     assert argv[:3] == ["buildx", "build", "--progress=plain"]
     assert argv[3].startswith("--iidfile=") and argv[4].startswith("--metadata-file=")
@@ -197,7 +201,7 @@ def test_buildx_argv_image_id_and_no_secrets(fake):
     assert any(a.startswith("--label=org.opencontainers.image.created=") for a in argv)
     assert argv[-1] == ctx
     assert not any(SECRET in a for a in argv)
-    assert build["secret_env"] == [] and version["secret_env"] == []
+    assert build["secret_env"] == [] and inspect["secret_env"] == []
     assert "::add-mask::x" in err and "#9 naming to" in err  # streamed, line by line
     assert fake.client.tagged == []  # buildx applied the tags itself (-t)
 
@@ -253,9 +257,12 @@ def test_hostile_output_never_becomes_a_workflow_command_on_github(fake):
 def test_buildx_requested_but_missing_is_a_clear_input_error(fake):
     code, _, err = fake.run("--builder", "buildx", FAKE_BUILDX_VERSION_RC="1")
     assert code == ExitCode.INVALID
-    assert "error: builder buildx needs docker buildx: `docker buildx version` exited 1" in err
+    assert (
+        "error: builder buildx needs docker buildx: the current buildx builder is not usable" in err
+    )
+    assert "`docker buildx inspect` exited 1: docker: 'buildx' is not a docker command" in err
     assert "docker-buildx" in err and "Traceback" not in err
-    assert [c["argv"][:2] for c in fake.calls()] == [["buildx", "version"]]  # nothing built
+    assert [c["argv"][:2] for c in fake.calls()] == [["buildx", "inspect"]]  # nothing built
 
 
 def test_no_docker_cli_at_all(fake, tmp_path, monkeypatch):
@@ -279,7 +286,7 @@ def test_auto_falls_back_to_the_engine_with_one_loud_warning(fake, monkeypatch):
     assert "BuildKit-only features that will fail or differ: COPY/ADD --chmod" in err
     assert "line 2" in err
     assert fake.client.tagged == [("sha256:eng", IMAGE, "v1")]
-    assert [c["argv"] for c in fake.calls()] == [["buildx", "version"]]
+    assert [c["argv"] for c in fake.calls()] == [["buildx", "inspect"]]
 
 
 def test_auto_uses_buildx_when_present(fake, monkeypatch):
