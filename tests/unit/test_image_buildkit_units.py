@@ -88,7 +88,8 @@ def test_inspect_output_and_driver_limits():
     assert b == Builder(None, "docker", "v0.8+unknown", ("linux/amd64", "linux/386"))
     req = BuildRequest(Path("/c"), "/c/Dockerfile", {}, {}, None, ["linux/amd64", "linux/arm64"],
                        ["type=gha"], False, False, [],
-                       cache_to=["type=inline", "type=registry,ref=x"], provenance="mode=max")  # fmt: skip
+                       cache_to=["type=inline", "type=registry,ref=x"],
+                       provenance="mode=max")  # fmt: skip
     assert unsupported(req, b, containerd_store=False) == [
         "several platforms (linux/amd64, linux/arm64)",
         "provenance attestations",
