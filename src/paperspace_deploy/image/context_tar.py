@@ -39,8 +39,20 @@ class ContextError(Exception):
 @dataclass
 class Entry:
     rel: str  # '/'-separated, relative to the context
-    path: str  # on disk
-    st: os.stat_result
+    dirent: os.DirEntry[str]
+    is_dir: bool
+
+    @property
+    def path(self) -> str:
+        return self.dirent.path
+
+    @property
+    def st(self) -> os.stat_result:
+        """lstat, on demand (the preview needs none; DirEntry caches it)."""
+        try:
+            return self.dirent.stat(follow_symlinks=False)
+        except OSError as exc:
+            raise ContextError(f"cannot stat {self.rel}: {exc.strerror}") from None
 
 
 def walk(context: Path, matcher: Matcher) -> Iterator[Entry]:
@@ -58,18 +70,15 @@ def walk(context: Path, matcher: Matcher) -> Iterator[Entry]:
             continue
         rel = prefix + entry.name
         try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:  # vanished since the listing
-            continue
+            is_dir = entry.is_dir(follow_symlinks=False)  # d_type: no stat call
         except OSError as exc:
             raise ContextError(f"cannot stat {rel}: {exc.strerror}") from None
-        is_dir = stat.S_ISDIR(st.st_mode)
         excluded, results = matcher.matches_with_parent(rel, parent)
         if excluded:
             if is_dir and exclusions and matcher.may_include_below(rel):
                 stack.append((_sorted_entries(entry.path), rel + "/", results))
             continue
-        yield Entry(rel, entry.path, st)
+        yield Entry(rel, entry, is_dir)
         if is_dir:
             stack.append((_sorted_entries(entry.path), rel + "/", results))
 
@@ -102,7 +111,7 @@ class BuildContext:
     def files(self) -> Iterator[str]:
         """Relative paths of everything sent that is not a directory (hygiene preview)."""
         for entry in self.entries():
-            if not stat.S_ISDIR(entry.st.st_mode):
+            if not entry.is_dir:
                 yield entry.rel
         yield from (rel for rel in self.extra if rel != ".dockerignore")
 
@@ -193,7 +202,13 @@ def tar_stream(entries: Iterator[Entry], extra: dict[str, bytes]) -> Iterator[by
     buf = bytearray()
     links: dict[tuple[int, int], str] = {}
     for entry in entries:
-        st, mode = entry.st, entry.st.st_mode
+        try:
+            st = entry.st
+        except ContextError:
+            if not os.path.lexists(entry.path):  # vanished since the listing
+                continue
+            raise
+        mode = st.st_mode
         if stat.S_ISREG(mode):
             key = (st.st_dev, st.st_ino)
             if st.st_nlink > 1 and key in links:
