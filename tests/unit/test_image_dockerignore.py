@@ -167,3 +167,15 @@ def test_hostile_ignore_files(tmp_path):
     (ctx / ".dockerignore").write_bytes(b"caf\xe9\n")  # a non-UTF-8 byte: fine, matched as bytes
     (ctx / os.fsdecode(b"caf\xe9")).write_text("x")
     assert os.fsdecode(b"caf\xe9") not in set(prepare(ctx, ctx / "Dockerfile", ctx).files())
+
+
+def test_a_context_outside_the_workspace_keeps_its_dockerignore(tmp_path):
+    ctx = make(tmp_path / "elsewhere", {"Dockerfile": "FROM scratch\n", ".dockerignore": "x\n",
+                                        "x": "", "y": ""})  # fmt: skip
+    ws = make(tmp_path / "ws", {"a": ""})
+    assert set(prepare(ctx, ctx / "Dockerfile", ws).files()) == {".dockerignore", "Dockerfile", "y"}
+    (ws / "sub").mkdir()
+    (ctx / "linked").symlink_to(tmp_path / "other", target_is_directory=True)
+    make(tmp_path / "other", {"Dockerfile": "FROM scratch\n", "Dockerfile.dockerignore": "y\n"})
+    with pytest.raises(InputError, match="resolves outside the build context and the workspace"):
+        prepare(ctx, ctx / "linked" / "Dockerfile", ws)

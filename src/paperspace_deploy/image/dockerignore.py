@@ -91,8 +91,9 @@ def parse(text: str) -> list[str]:
     return patterns
 
 
-def read_ignore_file(path: Path, workspace: Path, name: str) -> IgnoreFile | None:
-    """Read one ignore file safely; None when there is none."""
+def read_ignore_file(path: Path, roots: list[Path], name: str) -> IgnoreFile | None:
+    """Read one ignore file safely; None when there is none. Its real path must be inside one
+    of `roots` (the context, the workspace): a symlinked parent cannot lead elsewhere."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -109,9 +110,9 @@ def read_ignore_file(path: Path, workspace: Path, name: str) -> IgnoreFile | Non
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{path} is not a regular file", hint=f"make {name} a regular file")
         real = Path(os.path.realpath(path))
-        root = Path(os.path.realpath(workspace))
-        if real != root and root not in real.parents:
-            raise InputError(f"{path} is outside the workspace ({root})")
+        allowed = [Path(os.path.realpath(r)) for r in roots]
+        if not any(root in real.parents for root in allowed):
+            raise InputError(f"{path} resolves outside the build context and the workspace")
         data = b""
         while len(data) <= MAX_BYTES and (chunk := os.read(fd, 65536)):
             data += chunk
@@ -132,11 +133,12 @@ def read_ignore_file(path: Path, workspace: Path, name: str) -> IgnoreFile | Non
 def ignore_file(context: Path, dockerfile: Path, workspace: Path) -> IgnoreFile | None:
     """BuildKit's choice: `<Dockerfile>.dockerignore` beside the Dockerfile, else the context's
     `.dockerignore`."""
+    roots = [context, workspace]
     beside = dockerfile.parent / (dockerfile.name + ".dockerignore")
-    found = read_ignore_file(beside, workspace, beside.name)
+    found = read_ignore_file(beside, roots, beside.name)
     if found is not None:
         return found
-    return read_ignore_file(context / ".dockerignore", workspace, ".dockerignore")
+    return read_ignore_file(context / ".dockerignore", roots, ".dockerignore")
 
 
 class PatternError(ValueError):
