@@ -37,16 +37,18 @@ HERE = Path(__file__).resolve().parents[1]
 PY = str(HERE / ".venv" / "bin" / "python") if (HERE / ".venv").exists() else sys.executable
 EVENT = {"head_commit": {"timestamp": "2024-05-01T10:20:30Z"}, "repository": {}}
 OURS = """
-import json, os, sys, time
+import json, os, sys
 from pathlib import Path
-from paperspace_deploy.image.options import BuildOptions, build_and_push
+from paperspace_deploy.api.retry import Deadline
+from paperspace_deploy.image.options import BuildOptions
+from paperspace_deploy.image.pipeline import build_and_push
 from paperspace_deploy.io import Io
 a = json.loads(sys.argv[1])
 opts = BuildOptions(context=Path(a["ctx"]), dockerfile=None, image=a["image"], tags=["bench"],
                     build_args={}, labels={}, push=False, builder=a["builder"], network="none",
-                    tag_rules=())
+                    tag_rules=(), deadline=Deadline(3600))
 build_and_push(opts, Io(stdout=sys.stdout, stderr=sys.stderr, environ=dict(os.environ),
-                        cwd=Path(a["ctx"])), deadline=time.monotonic() + 3600)
+                        cwd=Path(a["ctx"])))
 """
 
 

@@ -181,11 +181,17 @@ class _Ctx:
         self.sleep(base * (1 + self.rng.uniform(-self.wait.jitter, self.wait.jitter)))
 
 
-def registry_list(names: str | None, names_file: str | Path | None) -> Any:
+def registry_list(names: Any, names_file: str | Path | None) -> Any:
     """An explicit registry-connection list replaces the API lookup (None: ask the API)."""
     from paperspace_deploy import registry
 
-    return registry.from_offline(names, names_file)
+    if names is None and names_file is None:
+        return None
+    if isinstance(names, registry.Connections):
+        return names
+    return registry.from_offline(
+        str(names or "").split(","), Path(names_file) if names_file else None
+    )
 
 
 def _deadline(value: float | Deadline | None, timeout: float | None) -> Deadline:
@@ -382,7 +388,9 @@ def run_deploy(
 
 def _endpoint(dep: Mapping[str, Any]) -> str | None:
     host = dep.get("endpoint")
-    return f"https://{host}" if isinstance(host, str) and host else None
+    if not isinstance(host, str) or not host:
+        return None
+    return host if "://" in host else f"https://{host}"  # run mode: http://127.0.0.1:PORT
 
 
 def _git_sha(spec: Mapping[str, Any]) -> str | None:

@@ -113,7 +113,8 @@ def test_lint_mode_on_a_broken_spec_annotates_it(client, action_image, tmp_path,
         ("deploy/app.yaml", "11"),
     }  # fmt: skip
     assert r["outputs"]["lint-errors"] == "4"
-    assert "deploy/app.yaml:11:1" in r["summary"]
+    assert "<code>deploy/app.yaml</code>: ❌ 4 errors" in r["summary"]  # one table per file
+    assert "| 11:1 |" in r["summary"]
     assert "Traceback" not in r["stdout"] + r["stderr"]
     assert _tree(ws) == before  # nothing written into the workspace (no root-owned files)
 
@@ -172,19 +173,22 @@ def test_deploy_mode_end_to_end(  # type: ignore[no-untyped-def]
 # same code the action's build stage runs (BuildOptions -> build_and_push), inside the action image,
 # the way the runner runs the container.
 BUILDKIT_SCRIPT = """
-import os, sys, time
+import os, sys
 from pathlib import Path
-from paperspace_deploy.image.options import BuildOptions, build_and_push
+from paperspace_deploy.api.retry import Deadline
+from paperspace_deploy.image.options import BuildOptions
+from paperspace_deploy.image.pipeline import build_and_push
 from paperspace_deploy.io import Io
 env = dict(os.environ)
 opts = BuildOptions(
     context=Path("/github/workspace"), dockerfile=None, image=env["PSD_IMAGE"], tags=[],
     build_args={"BASE_IMAGE": env["PSD_BASE"]}, labels={}, push=True,
     username=env["PSD_USER"], password=env["PSD_PASSWORD"],
-    secrets={"pip_token": env["PSD_CANARY"]}, network="host",
+    secrets={"pip_token": env["PSD_CANARY"]}, network="host", builder="auto",
+    deadline=Deadline(240),
 )
 r = build_and_push(opts, Io(stdout=sys.stdout, stderr=sys.stderr, environ=env,
-                            cwd=Path("/github/workspace")), deadline=time.monotonic() + 240)
+                            cwd=Path("/github/workspace")))
 print(r.digest_ref)
 """
 

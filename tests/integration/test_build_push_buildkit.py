@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import DeployError
-from paperspace_deploy.image.options import BuildOptions, BuildResult, build_and_push
+from paperspace_deploy.image.options import BuildOptions, BuildResult
+from paperspace_deploy.image.pipeline import build_and_push
 from paperspace_deploy.io import Io
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
@@ -82,14 +84,14 @@ def build(
         username=registry.username,
         password=registry.password,
         builder=builder,
+        deadline=Deadline(240),
         **fields,
     )
     err = io.StringIO()
     try:
         result = build_and_push(
-            opts, Io(stdout=io.StringIO(), stderr=err, environ=environ, cwd=ctx),
-            deadline=time.monotonic() + 240,
-        )  # fmt: skip
+            opts, Io(stdout=io.StringIO(), stderr=err, environ=environ, cwd=ctx)
+        )
         return Built(result, None, err.getvalue())
     except DeployError as exc:
         return Built(None, exc, err.getvalue() + f"\nerror: {exc}\nhint: {exc.hint}")

@@ -321,15 +321,18 @@ def test_deadline_kills_the_build(fake):
 
 def test_unknown_builder_is_a_usage_error(fake):
     code, _, err = fake.run("--builder", "kaniko")
-    assert code == ExitCode.USAGE and "invalid choice" in err
+    assert code == ExitCode.USAGE and "must be one of auto, engine, buildx" in err
 
 
-def test_options_carry_the_builder():
+def test_options_carry_the_builder(tmp_path):
     from paperspace_deploy.cli import build_parser
-    from paperspace_deploy.image.options import BuildOptions, options_from_args
+    from paperspace_deploy.image.options import BuildOptions
 
+    io_ = Io(environ={}, cwd=tmp_path)
     args = build_parser().parse_args(["build", "--image", IMAGE, "--builder", "auto"])
-    assert options_from_args(args, {}).builder == "auto"
-    # BuildKit first for callers that build BuildOptions (the action); the CLI flag's default
-    # is wired by the options table
+    assert BuildOptions.from_args(args, io_, "build").builder == "auto"
+    args = build_parser().parse_args(["build", "--image", IMAGE])
+    assert BuildOptions.from_args(args, io_, "build").builder == "engine"  # the flag's default
+    # BuildKit first for callers that build BuildOptions themselves; the option table's
+    # default for --builder / input builder is the lead's to move to auto
     assert BuildOptions(Path("."), None, IMAGE, [], {}, {}).builder == "auto"

@@ -44,7 +44,7 @@ def clean_api_key(key: str | None) -> str:
     key = (key or "").strip()
     if not key:
         raise InputError(
-            "an API key is required (PAPERSPACE_API_KEY or --api-key)",
+            "an API key is required (input api-key, --api-key or PAPERSPACE_API_KEY)",
             hint="create one at https://console.paperspace.com/settings/apikeys",
         )
     if any(ord(c) < 33 or ord(c) > 126 for c in key):

@@ -135,8 +135,8 @@ def prepare(context: Path, dockerfile: Path, workspace: Path) -> BuildContext:
         name = ".dockerfile." + secrets.token_hex(10)
         original = _read_root_ignore(context)
         content = (b".dockerignore" if original is None else original) + f"\n{name}\n".encode()
-        extra = {".dockerignore": content, name: _dockerfile_bytes(dockerfile)}
-        return BuildContext(context, matcher, ignore, name, extra, {".dockerignore"})
+        inlined = {".dockerignore": content, name: _dockerfile_bytes(dockerfile)}
+        return BuildContext(context, matcher, ignore, name, inlined, {".dockerignore"})
 
     # `<Dockerfile>.dockerignore` decides; the .dockerignore the engine reads ends with explicit
     # lines for the two build files, so it removes exactly what those patterns exclude.
