@@ -2,7 +2,17 @@
 # pushes it to GHCR and pins action.yml to its digest (see .github/workflows/release.yml).
 # BASE_IMAGE is a build arg so tests can build it from a locally made base (no hub reachable).
 ARG BASE_IMAGE=python:3.12-slim
+# The docker CLI and its buildx plugin (BuildKit builds, the action's default builder), copied
+# from an image that has both; the build args name the source so tests can build this image from
+# local files (tests/helpers/action_images.py). Both binaries are static in the default source.
+ARG DOCKER_CLI_IMAGE=docker:28-cli
+FROM ${DOCKER_CLI_IMAGE} AS docker-cli
+
 FROM ${BASE_IMAGE}
+ARG DOCKER_CLI_PATH=/usr/local/bin/docker
+ARG BUILDX_PATH=/usr/local/libexec/docker/cli-plugins/docker-buildx
+COPY --from=docker-cli ${DOCKER_CLI_PATH} /usr/local/bin/docker
+COPY --from=docker-cli ${BUILDX_PATH} /usr/local/libexec/docker/cli-plugins/docker-buildx
 
 LABEL org.opencontainers.image.title="paperspace-deploy" \
       org.opencontainers.image.description="Lint, build and deploy Paperspace deployment specs" \

@@ -37,7 +37,8 @@ def action_image(client) -> str:  # type: ignore[no-untyped-def]
 
 
 def run_like_runner(client, image: str, tmp: Path, workspace: Path, docker_host: str,  # type: ignore[no-untyped-def]
-                    inputs: dict[str, str], env: dict[str, str] | None = None) -> dict:  # fmt: skip
+                    inputs: dict[str, str], env: dict[str, str] | None = None,
+                    entrypoint: list[str] | None = None) -> dict:  # fmt: skip
     files = tmp / "_runner_file_commands"
     home = tmp / "_github_home"
     files.mkdir(exist_ok=True)
@@ -64,6 +65,7 @@ def run_like_runner(client, image: str, tmp: Path, workspace: Path, docker_host:
     socket = docker_host.removeprefix("unix://")
     container = client.containers.run(
         image,
+        entrypoint=entrypoint,
         detach=True,
         environment=environment,
         working_dir="/github/workspace",
@@ -165,3 +167,74 @@ def test_deploy_mode_end_to_end(  # type: ignore[no-untyped-def]
     assert _tree(ws) == before
     owners = {os.stat(ws / p).st_uid for p in before}
     assert owners == {os.getuid()}
+
+
+# The action's `secrets` input is wired by the options table (issue 9); until then this drives the
+# same code the action's build stage runs (BuildOptions -> build_and_push), inside the action image,
+# the way the runner runs the container.
+BUILDKIT_SCRIPT = """
+import os, sys
+from pathlib import Path
+from paperspace_deploy.api.retry import Deadline
+from paperspace_deploy.image.options import BuildOptions
+from paperspace_deploy.image.pipeline import build_and_push
+from paperspace_deploy.io import Io
+env = dict(os.environ)
+opts = BuildOptions(
+    context=Path("/github/workspace"), dockerfile=None, image=env["PSD_IMAGE"], tags=[],
+    build_args={"BASE_IMAGE": env["PSD_BASE"]}, labels={}, push=True,
+    username=env["PSD_USER"], password=env["PSD_PASSWORD"],
+    secrets={"pip_token": env["PSD_CANARY"]}, network="host", builder="auto",
+    deadline=Deadline(240),
+)
+r = build_and_push(opts, Io(stdout=sys.stdout, stderr=sys.stderr, environ=env,
+                            cwd=Path("/github/workspace")))
+print(r.digest_ref)
+"""
+
+
+def test_action_image_builds_with_buildkit_cache_and_secret_mounts(  # type: ignore[no-untyped-def]
+    client, action_image, tmp_path, docker_host, registry, base_image
+) -> None:
+    canary = "cnry-" + uuid.uuid4().hex
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "Dockerfile").write_text(
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n"
+        "RUN --mount=type=cache,target=/root/.cache echo warm > /root/.cache/x "
+        "&& cat /root/.cache/x > /cache-ok\n"
+        "RUN --mount=type=secret,id=pip_token v=$(cat /run/secrets/pip_token) "
+        f'&& test "${{#v}}" = {len(canary)} && echo yes > /secret-ok\n'
+    )
+    repo = f"{registry.host}/action-container/bk-{uuid.uuid4().hex[:8]}"
+    env = {"PSD_IMAGE": repo, "PSD_BASE": base_image, "PSD_USER": registry.username,
+           "PSD_PASSWORD": registry.password, "PSD_CANARY": canary}  # fmt: skip
+    r = run_like_runner(client, action_image, tmp_path, ws, docker_host, {}, env=env,
+                        entrypoint=["/usr/local/bin/python", "-c", BUILDKIT_SCRIPT])  # fmt: skip
+    assert r["code"] == 0, r["stdout"] + r["stderr"]
+    log = r["stdout"] + r["stderr"]
+    assert "builder: BuildKit via docker buildx" in log and "registry confirms" in log
+    digest_ref = r["stdout"].strip().splitlines()[-1]
+    assert digest_ref.startswith(f"{repo}@sha256:")
+    # the canary: masked before anything else, then in no log line, layer, config or history
+    assert masks_come_first(r["stderr"], canary)  # the image stage writes to stderr
+    shown = {"stdout": r["stdout"], "stderr": without_mask_lines(r["stderr"])}
+    assert leaks(shown, canary) == []
+    pulled = client.images.pull(digest_ref, auth_config={
+        "username": registry.username, "password": registry.password})  # fmt: skip
+    saved = b"".join(pulled.save())
+    assert canary.encode() not in saved
+    assert canary not in str(pulled.history())
+    files = client.containers.create(pulled.id, "x")
+    try:
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(b"".join(files.export()))) as tar:
+            names = tar.getnames()
+    finally:
+        files.remove()
+    assert "cache-ok" in names and "secret-ok" in names
+    assert not any(n.startswith("run/secrets/") for n in names)
+    assert not any(n.startswith("root/.cache/") for n in names)  # the cache mount stays out
+    assert r["home"] == []  # no ~/.docker written: the login lived in a private DOCKER_CONFIG

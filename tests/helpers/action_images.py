@@ -3,8 +3,11 @@
 Nothing can be pulled from a hub here, so the Dockerfile's `BASE_IMAGE` build arg points at a base
 made from the running interpreter: its executable, standard library, `pip` and the shared
 libraries `ldd` lists, copied at their own absolute paths (so RUNPATHs keep working), plus a static
-busybox as `/bin/sh` and the host's CA bundle (this machine's egress proxy re-signs TLS). Both
-images are cached in the engine under a content-hash tag, so reruns cost an `inspect`.
+busybox as `/bin/sh` and the host's CA bundle (this machine's egress proxy re-signs TLS). The
+`DOCKER_CLI_IMAGE` build arg points at an image made from this machine's docker CLI and the
+buildx plugin .ci/install.sh unpacked (with the shared libraries they need), at the paths the
+official docker:cli image uses. All images are cached in the engine under a content-hash tag, so
+reruns cost an `inspect`.
 
 Run as a script to print the tags: `python tests/helpers/action_images.py [--base-only]`.
 """
@@ -168,6 +171,54 @@ def base_image(client) -> str:  # type: ignore[no-untyped-def]
     return tag
 
 
+CLI_PATH = "/usr/local/bin/docker"
+BUILDX_PATH = "/usr/local/libexec/docker/cli-plugins/docker-buildx"
+
+
+def docker_cli_image(client) -> str:  # type: ignore[no-untyped-def]
+    """The docker CLI and the buildx plugin of this machine as a FROM-able image."""
+    import docker.errors
+
+    cli = shutil.which("docker")
+    plugin = os.environ.get("PSD_BUILDX_PLUGIN") or ""
+    if not cli or not os.path.exists(plugin):
+        raise RuntimeError("the action image needs the docker CLI and PSD_BUILDX_PLUGIN")
+    files = [Path(os.path.realpath(cli)), Path(os.path.realpath(plugin))]
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for f in files:
+        h.update(f"{f}|{f.stat().st_size}|{f.stat().st_mtime_ns}".encode())
+    tag = f"psd-docker-cli:{h.hexdigest()[:12]}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+
+        def add(src: Path, arc: str) -> None:
+            parts = Path(arc.lstrip("/")).parts
+            for i in range(1, len(parts)):
+                d = "/".join(parts[:i])
+                if d not in seen:
+                    seen.add(d)
+                    info = tarfile.TarInfo(d)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+            if arc.lstrip("/") not in seen:
+                seen.add(arc.lstrip("/"))
+                tar.add(str(src), arcname=arc.lstrip("/"), recursive=False)
+
+        add(files[0], CLI_PATH)
+        add(files[1], BUILDX_PATH)
+        for lib in sorted(_libs(files)):  # Debian's buildx links glibc dynamically
+            add(Path(os.path.realpath(lib)), str(lib))
+    repo, _, ver = tag.partition(":")
+    client.api.import_image_from_data(buf.getvalue(), repository=repo, tag=ver)
+    return tag
+
+
 def context_key() -> str:
     """Hash of everything the action's Dockerfile copies in."""
     h = hashlib.sha256()
@@ -190,7 +241,8 @@ def action_image(client, base: str | None = None) -> str:  # type: ignore[no-unt
     import docker.errors
 
     base = base or base_image(client)
-    tag = f"psd-action:{context_key()}-{base.rsplit('-', 1)[-1]}"
+    cli = docker_cli_image(client)
+    tag = f"psd-action:{context_key()}-{base.rsplit('-', 1)[-1]}-{cli.rsplit(':', 1)[-1][:6]}"
     try:
         client.images.get(tag)
         return tag
@@ -199,7 +251,7 @@ def action_image(client, base: str | None = None) -> str:  # type: ignore[no-unt
     client.images.build(
         path=str(REPO),
         dockerfile="Dockerfile",
-        buildargs={"BASE_IMAGE": base},
+        buildargs={"BASE_IMAGE": base, "DOCKER_CLI_IMAGE": cli},
         network_mode="host",  # pip reaches PyPI from the build; nothing else is reachable here
         tag=tag,
         rm=True,

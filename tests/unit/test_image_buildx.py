@@ -1,8 +1,11 @@
-"""`--builder buildx|auto` against a fake `docker` executable first on PATH (no real buildx here).
+"""The buildx path's process handling against a fake `docker` first on PATH: argv, the private
+DOCKER_CONFIG, hostile output, failure tails, the deadline kill, the auto fallback.
 
-The fake records its argv and environment, prints canned plain-progress output (hostile lines
-included), writes the --iidfile and exits per FAKE_BUILD / FAKE_BUILDX_VERSION_RC. The engine
-side (connect, and run_build for the auto fallback) is stubbed at the pipeline boundary.
+The real buildx (tests/integration/test_build_push_buildkit.py) proves the builds themselves; a
+fake is still the way to make the CLI hang, print forged workflow commands or vanish. It records
+its argv, environment and the DOCKER_CONFIG it was given, prints canned plain-progress output,
+writes the --iidfile and exits per FAKE_BUILD / FAKE_BUILDX_VERSION_RC. The engine side (connect,
+and run_build for the auto fallback) is stubbed at the pipeline boundary.
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ SECRET = "pw-canary-7f3e"
 FAKE_DOCKER = """#!{python}
 import json, os, sys, time
 args = sys.argv[1:]
+config_dir = os.environ.get("DOCKER_CONFIG", "")
+config = None
+if config_dir and os.path.exists(os.path.join(config_dir, "config.json")):
+    path = os.path.join(config_dir, "config.json")
+    config = {{"json": json.load(open(path)), "mode": oct(os.stat(path).st_mode & 0o777)}}
 with open(os.environ["FAKE_DOCKER_LOG"], "a") as fh:
-    fh.write(json.dumps({{"argv": args, "pid": os.getpid(),
+    fh.write(json.dumps({{"argv": args, "pid": os.getpid(), "config_dir": config_dir,
+                        "config": config,
                         "secret_env": sorted(k for k in os.environ
                                              if k == "REGISTRY_PASSWORD"
                                              or k.startswith("INPUT_"))}}) + "\\n")
@@ -41,6 +50,14 @@ if args[:2] == ["buildx", "version"]:
     else:
         print("github.com/docker/buildx v0.0.0-fake")
     sys.exit(rc)
+if args[:2] == ["buildx", "inspect"]:
+    rc = int(os.environ.get("FAKE_BUILDX_VERSION_RC", "0"))
+    if rc:
+        print("docker: 'buildx' is not a docker command.", file=sys.stderr)
+        sys.exit(rc)
+    print("Name:   default\\nDriver: docker\\n\\nNodes:\\nName: default\\n"
+          "BuildKit version: v0.8+unknown\\nPlatforms: linux/amd64, linux/386")
+    sys.exit(0)
 if args[:2] != ["buildx", "build"]:
     sys.exit(64)
 out = sys.stderr
@@ -84,7 +101,10 @@ class FakeClient:
 
         if not self.has_image:
             raise NotFound(f"No such image: {ref}")
-        return {"Id": IID}
+        return {"Id": IID, "Os": "linux", "Architecture": "amd64"}
+
+    def info(self) -> dict[str, object]:
+        return {"DriverStatus": [["Storage Driver", "vfs"]]}
 
     def tag(self, image: str, repo: str, tag: str) -> None:
         self.tagged.append((image, repo, tag))
@@ -156,11 +176,11 @@ def test_buildx_argv_image_id_and_no_secrets(fake):
     )
     assert code == 0, err
     assert out.strip() == IID  # not pushed: stdout carries the image ID from the iidfile
-    version, build = fake.calls()
-    assert version["argv"] == ["buildx", "version"]
+    inspect, build = fake.calls()
+    assert inspect["argv"] == ["buildx", "inspect"]  # one probe: plugin, driver, BuildKit
     argv = build["argv"]
-    assert argv[:4] == ["buildx", "build", "--progress=plain", "--load"]
-    assert argv[4].startswith("--iidfile=")
+    assert argv[:3] == ["buildx", "build", "--progress=plain"]
+    assert argv[3].startswith("--iidfile=") and argv[4].startswith("--metadata-file=")
     ctx = str(fake.ctx.resolve())
     for flag in (
         f"--file={ctx}/Dockerfile",
@@ -169,18 +189,42 @@ def test_buildx_argv_image_id_and_no_secrets(fake):
         "--build-arg=A=1",
         "--label=team=ml",
         "--cache-from=type=registry,ref=ghcr.io/acme/app:cache",
+        "--provenance=false",
+        "--sbom=false",
         "--pull",
         "--no-cache",
         f"--tag={IMAGE}:v1",
         f"--tag={IMAGE}:v2",
+        "--load",
     ):
         assert flag in argv, flag
     assert any(a.startswith("--label=org.opencontainers.image.created=") for a in argv)
     assert argv[-1] == ctx
     assert not any(SECRET in a for a in argv)
-    assert build["secret_env"] == [] and version["secret_env"] == []
+    assert build["secret_env"] == [] and inspect["secret_env"] == []
     assert "::add-mask::x" in err and "#9 naming to" in err  # streamed, line by line
     assert fake.client.tagged == []  # buildx applied the tags itself (-t)
+
+
+def test_the_cli_gets_a_private_docker_config_with_the_login_removed_afterwards(fake):
+    user_config = fake.cwd / ".docker"
+    user_config.mkdir()
+    (user_config / "cli-plugins").mkdir()
+    (user_config / "config.json").write_text('{"auths": {"ghcr.io": {"auth": "b3RoZXI6eA=="}}, '
+                                             '"credsStore": "desktop"}')  # fmt: skip
+    before = (user_config / "config.json").read_bytes()
+    code, _, err = fake.run("--builder", "buildx")
+    assert code == 0, err
+    build = fake.calls()[-1]
+    config_dir = Path(build["config_dir"])
+    assert config_dir != user_config and not config_dir.exists()  # removed after the run
+    assert build["config"]["mode"] == "0o600"
+    auths = build["config"]["json"]["auths"]
+    token = __import__("base64").b64encode(f"bot:{SECRET}".encode()).decode()
+    assert auths["127.0.0.1:5000"] == {"auth": token}
+    assert auths["ghcr.io"] == {"auth": "b3RoZXI6eA=="}  # the user's other logins stay
+    assert "credsStore" not in build["config"]["json"]  # it would shadow our login
+    assert (user_config / "config.json").read_bytes() == before
 
 
 def test_buildx_failure_reports_exit_code_and_tail(fake):
@@ -213,34 +257,43 @@ def test_hostile_output_never_becomes_a_workflow_command_on_github(fake):
 def test_buildx_requested_but_missing_is_a_clear_input_error(fake):
     code, _, err = fake.run("--builder", "buildx", FAKE_BUILDX_VERSION_RC="1")
     assert code == ExitCode.INVALID
-    assert "error: --builder buildx needs docker buildx: `docker buildx version` exited 1" in err
+    assert (
+        "error: builder buildx needs docker buildx: the current buildx builder is not usable" in err
+    )
+    assert "`docker buildx inspect` exited 1: docker: 'buildx' is not a docker command" in err
     assert "docker-buildx" in err and "Traceback" not in err
-    assert [c["argv"][:2] for c in fake.calls()] == [["buildx", "version"]]  # nothing built
+    assert [c["argv"][:2] for c in fake.calls()] == [["buildx", "inspect"]]  # nothing built
 
 
-def test_no_docker_cli_at_all(fake, tmp_path):
+def test_no_docker_cli_at_all(fake, tmp_path, monkeypatch):
+    from paperspace_deploy.image import buildx
+
     empty = tmp_path / "empty"
     empty.mkdir()
+    monkeypatch.setattr(buildx, "CLI_LOCATIONS", ())
     code, _, err = fake.run("--builder", "buildx", PATH=str(empty))
     assert code == ExitCode.INVALID and "no docker CLI on PATH" in err
 
 
-def test_auto_falls_back_to_the_engine_with_one_notice(fake, monkeypatch):
+def test_auto_falls_back_to_the_engine_with_one_loud_warning(fake, monkeypatch):
     built = []
     monkeypatch.setattr(pipeline, "run_build", lambda *a, **k: built.append(a) or "sha256:eng")
+    (fake.ctx / "Dockerfile").write_text("FROM scratch\nCOPY --chmod=600 a /a\n")
     code, out, err = fake.run("--builder", "auto", FAKE_BUILDX_VERSION_RC="1")
     assert code == 0, err
     assert out.strip() == "sha256:eng" and len(built) == 1
-    assert err.count("notice: docker buildx is not available") == 1
+    assert err.count("warning: docker buildx is not available") == 1  # features: a warning
+    assert "BuildKit-only features that will fail or differ: COPY/ADD --chmod" in err
+    assert "line 2" in err
     assert fake.client.tagged == [("sha256:eng", IMAGE, "v1")]
-    assert [c["argv"] for c in fake.calls()] == [["buildx", "version"]]
+    assert [c["argv"] for c in fake.calls()] == [["buildx", "inspect"]]
 
 
 def test_auto_uses_buildx_when_present(fake, monkeypatch):
     monkeypatch.setattr(pipeline, "run_build", lambda *a, **k: pytest.fail("engine used"))
     code, out, err = fake.run("--builder", "auto")
     assert code == 0, err
-    assert out.strip() == IID and "notice:" not in err
+    assert out.strip() == IID and "warning:" not in err
 
 
 def test_engine_default_never_probes_buildx(fake, monkeypatch):
@@ -279,5 +332,7 @@ def test_options_carry_the_builder(tmp_path):
     args = build_parser().parse_args(["build", "--image", IMAGE, "--builder", "auto"])
     assert BuildOptions.from_args(args, io_, "build").builder == "auto"
     args = build_parser().parse_args(["build", "--image", IMAGE])
-    assert BuildOptions.from_args(args, io_, "build").builder == "engine"
-    assert BuildOptions(Path("."), None, IMAGE, [], {}, {}).builder == "engine"
+    assert BuildOptions.from_args(args, io_, "build").builder == "engine"  # the flag's default
+    # BuildKit first for callers that build BuildOptions themselves; the option table's
+    # default for --builder / input builder is the lead's to move to auto
+    assert BuildOptions(Path("."), None, IMAGE, [], {}, {}).builder == "auto"

@@ -1,5 +1,5 @@
-"""Build-context hygiene (docker-py's own .dockerignore matcher), Dockerfile containment and
-secret-looking build args."""
+"""Build-context hygiene (the docker CLI's .dockerignore rules, as the Engine API path sends the
+context), Dockerfile containment and secret-looking build args."""
 
 import os
 
@@ -12,8 +12,16 @@ from paperspace_deploy.image.context import (
     resolve_dockerfile,
     secret_looking_build_args,
     sensitive_files,
-    sent_files,
 )
+from paperspace_deploy.image.context_tar import prepare
+
+
+def sensitive(ctx):
+    return sensitive_files(prepare(ctx, ctx / "Dockerfile", ctx))
+
+
+def sent_files(ctx):
+    return set(prepare(ctx, ctx / "Dockerfile", ctx).files())
 
 
 def make(root, files):
@@ -41,7 +49,7 @@ LEAKY = {
 
 def test_context_without_dockerignore_lists_every_sensitive_file(tmp_path):
     make(tmp_path, LEAKY)
-    found = {f.path for f in sensitive_files(tmp_path, "Dockerfile")}
+    found = {f.path for f in sensitive(tmp_path)}
     assert found == {
         ".env",
         "sub/.env",
@@ -55,7 +63,7 @@ def test_context_without_dockerignore_lists_every_sensitive_file(tmp_path):
 
 def test_dockerignore_is_anchored_like_docker(tmp_path):
     make(tmp_path, LEAKY | {".dockerignore": ".env\n.git\n*.pem\n**/*.pem\n# comment\n"})
-    found = {f.path for f in sensitive_files(tmp_path, "Dockerfile")}
+    found = {f.path for f in sensitive(tmp_path)}
     # `.env` excludes ./.env but not sub/.env (docker semantics); *.pem only at the root
     assert ".env" not in found and ".git/" not in found and "certs/server.pem" not in found
     assert "sub/.env" in found
@@ -63,16 +71,35 @@ def test_dockerignore_is_anchored_like_docker(tmp_path):
 
 def test_allowlist_dockerignore_sends_only_what_is_named(tmp_path):
     make(tmp_path, LEAKY | {".dockerignore": "*\n!Dockerfile\n!app.py\n"})
-    assert sensitive_files(tmp_path, "Dockerfile") == []
-    assert set(sent_files(tmp_path, "Dockerfile")) == {"Dockerfile", "app.py", ".dockerignore"}
+    assert sensitive(tmp_path) == []
+    assert sent_files(tmp_path) == {"Dockerfile", "app.py", ".dockerignore"}
 
 
 def test_message_names_files_and_the_fix(tmp_path):
     make(tmp_path, LEAKY)
-    text = describe_sensitive(sensitive_files(tmp_path, "Dockerfile"), False)
+    text = describe_sensitive(sensitive(tmp_path), None)
     assert "no .dockerignore excludes" in text and ".env (environment file)" in text
     assert "add them to .dockerignore" in text
     assert "TOKEN=x" not in text
+
+
+def test_message_names_the_ignore_file_that_let_them_through(tmp_path):
+    make(tmp_path, LEAKY | {"Dockerfile.dockerignore": "**/*.pem\n"})
+    found = sensitive(tmp_path)
+    assert ".env" in {f.path for f in found} and "certs/server.pem" not in {f.path for f in found}
+    text = describe_sensitive(found, "Dockerfile.dockerignore")
+    assert "Dockerfile.dockerignore lets through" in text
+    assert "add them to Dockerfile.dockerignore" in text
+
+
+def test_refusal_names_the_default_dockerfile_not_none(tmp_path):
+    ws = tmp_path / "ws"
+    ctx = make(ws / "app", {"x": "1"})
+    outside = make(tmp_path / "elsewhere", {"Dockerfile": "FROM scratch\n"})
+    (ctx / "Dockerfile").symlink_to(outside / "Dockerfile")
+    with pytest.raises(InputError) as info:
+        resolve_dockerfile(None, ctx, ctx, ws)
+    assert "None" not in str(info.value) and "workspace: Dockerfile (resolves to" in str(info.value)
 
 
 def test_dockerfile_outside_context_and_workspace_is_refused(tmp_path):

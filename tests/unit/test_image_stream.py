@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from paperspace_deploy.image.dockerfile import buildkit_features
 from paperspace_deploy.image.stream import (
     BuildLog,
     Failure,
     LineSplitter,
     PushLog,
-    buildkit_features,
     classify,
     event_error,
 )

@@ -222,3 +222,21 @@ def test_oversized_or_broken_event_payload_is_ignored(tmp_path):
     bad.write_text("{not json")
     env = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/main", "GITHUB_EVENT_PATH": str(bad)}
     assert ci.detect(env).default_branch is None
+
+
+def test_full_references_to_the_image_are_accepted_others_refused():
+    from paperspace_deploy.errors import InputError
+
+    env: dict[str, str] = {}
+    image = "ghcr.io/acme/app"
+    got = compute_tags(["ghcr.io/acme/app:latest", "ghcr.io/acme/app", "v2"], ci.detect(env),
+                       (), image)  # fmt: skip
+    assert got == ["latest", "v2"]  # never `ghcr.io-acme-app-latest`
+    assert compute_tags(["docker.io/library/app:1"], ci.detect(env), (), "app") == ["1"]
+    for other in (
+        "ghcr.io/other/app:1",
+        "docker.io/acme/app:1",
+        "ghcr.io/acme/app@sha256:" + "a" * 64,
+    ):
+        with pytest.raises(InputError):
+            compute_tags([other], ci.detect(env), (), image)

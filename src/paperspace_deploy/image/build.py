@@ -1,51 +1,71 @@
 """Run one build through the Engine API (`POST /build`, the legacy builder: docker-py has no
-BuildKit) and relay its output live, one line per line of engine output."""
+BuildKit) and relay its output live, one line per line of engine output.
+
+The context is streamed as the docker CLI builds it (context_tar.py), not docker-py's temporary
+tar with docker-py's own `.dockerignore` rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.engine import abort, stream_with_deadline
 from paperspace_deploy.image.stream import BuildLog, Failure, classify
 
+if TYPE_CHECKING:
+    from paperspace_deploy.image.context_tar import BuildContext
+
 
 @dataclass
 class BuildRequest:
     context: Path
-    dockerfile: str  # relative to the context, or an absolute path inside the workspace
+    dockerfile: str  # its real path (inside the context or the workspace)
     build_args: dict[str, str]
     labels: dict[str, str]
     target: str | None
-    platform: str | None
+    platforms: list[str]  # none: the builder's own
     cache_from: list[str]
     pull: bool
     no_cache: bool
     buildkit_features: list[str]  # BuildKit-only syntax found in the Dockerfile, for the hint
+    cache_to: list[str] = field(default_factory=list)
+    ssh: list[str] = field(default_factory=list)
+    provenance: str | None = None
+    sbom: str | None = None
+    network: str | None = None
 
 
 def run_build(
-    client: Any, req: BuildRequest, console: Console, deadline: float | None, title: str
+    client: Any,
+    req: BuildRequest,
+    sent: BuildContext,
+    console: Console,
+    deadline: float | None,
+    title: str,
 ) -> str:
     """Build and return the image ID; a failure raises with the failing step's output."""
     from docker.errors import APIError
+
+    from paperspace_deploy.image.context_tar import ContextError
 
     log = BuildLog(emit=console.raw)
 
     def start() -> Any:
         return client.build(
-            path=str(req.context),
-            dockerfile=req.dockerfile,
+            fileobj=sent.stream(),  # streamed while the engine reads it (chunked upload)
+            custom_context=True,
+            dockerfile=sent.dockerfile,
             buildargs=req.build_args or None,
             labels=req.labels or None,
             target=req.target,
-            platform=req.platform,
+            platform=req.platforms[0] if req.platforms else None,
             cache_from=req.cache_from or None,
             pull=req.pull,
             nocache=req.no_cache,
+            network_mode=req.network or None,
             rm=True,
             forcerm=True,  # remove intermediate containers of failed steps too
             decode=True,
@@ -63,35 +83,16 @@ def run_build(
         raise InputError(
             f"the Docker engine refused the build: {one_line(str(exc.explanation or exc))}"
         ) from None
-    except OSError as exc:  # docker-py tars the context into TMPDIR before the request
-        from requests.exceptions import RequestException
-
-        if isinstance(exc, RequestException):  # the engine connection: not the context
-            raise
-        raise _context_error(exc) from None
+    except ContextError as exc:  # a context file could not be read while streaming
+        raise InputError(
+            f"could not send the build context: {one_line(str(exc))}",
+            hint="a file changed or vanished during the build, or cannot be read",
+        ) from None
     if log.error:
         _report_failure(log, req, console)
     if not log.image_id:
         raise Unavailable("the build finished without reporting an image ID")
     return log.image_id
-
-
-def _context_error(exc: OSError) -> InputError:
-    import errno
-    import tempfile
-
-    chain: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and len(chain) < 5:
-        chain.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain):
-        return InputError(
-            f"no space left on device while creating the build context in {tempfile.gettempdir()}",
-            hint="free space there or set TMPDIR to a larger disk; exclude big files with "
-            ".dockerignore",
-        )
-    return InputError(f"could not create the build context: {one_line(str(exc))}")
 
 
 def _report_failure(log: BuildLog, req: BuildRequest, console: Console) -> None:
@@ -102,14 +103,15 @@ def _report_failure(log: BuildLog, req: BuildRequest, console: Console) -> None:
                 console.raw(line)
     step = f" at {one_line(log.step, 120)}" if log.step else ""
     hint = None
-    needs_buildkit = "buildkit" in error.lower()
-    if needs_buildkit or (req.buildkit_features and "returned a non-zero code" not in error):
-        found = "; ".join(req.buildkit_features[:3]) or "see the error"
+    if req.buildkit_features:
+        found = "; ".join(req.buildkit_features[:3])
         hint = (
             f"the Dockerfile uses BuildKit-only syntax ({found}); the Docker Engine API path "
-            "uses the legacy builder: rewrite those lines, or use --builder buildx where the "
-            "docker buildx CLI plugin is installed"
+            "uses the legacy builder: build with BuildKit (builder auto or buildx, with the "
+            "docker buildx CLI plugin installed), or rewrite those lines"
         )
+    elif "buildkit" in error.lower():
+        hint = "this needs BuildKit: use builder auto or buildx (the docker buildx CLI plugin)"
     if classify(error) is Failure.TRANSIENT and "returned a non-zero code" not in error:
         raise Unavailable(f"the build failed{step}: {one_line(error)}", hint=hint)
     raise InputError(f"the build failed{step}: {one_line(error)}", hint=hint)

@@ -4,7 +4,9 @@
 then `repo@sha256:...` is pullable and is exactly what was built. The tag is checked too; a tag
 that already points elsewhere (a concurrent push) is a warning, since we deploy by digest.
 Auth follows the distribution spec: anonymous first, then Basic, or a Bearer token fetched from
-the realm in `WWW-Authenticate`. `requests` is imported lazily.
+the realm in `WWW-Authenticate`. The realm comes from the registry's answer, so it is checked
+before any credential goes there: never over plain HTTP (except to a loopback host), and a realm
+on another domain than the registry's is named in a warning. `requests` is imported lazily.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from paperspace_deploy.errors import Unavailable
@@ -36,11 +38,18 @@ class ManifestCheck:
     digest_ok: bool  # the registry serves our digest
     tag_digest: str | None  # what the tag points at now (None if unknown)
     warning: str | None = None  # the check could not be completed (not a failure)
+    notes: list[str] = field(default_factory=list)  # about the registry's auth (token realm)
 
 
 def _is_loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0][1:]
     return name in ("localhost", "::1") or name.startswith("127.")
+
+
+def _domain(host: str) -> str:
+    """The last two labels of a host name (auth.docker.io and registry-1.docker.io agree)."""
+    name = host.split("]")[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    return ".".join(name.lower().split(".")[-2:])
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -60,6 +69,7 @@ class RegistryClient:
         self.creds = (username, password) if username and password else None
         self.schemes = ["http", "https"] if _is_loopback(self.host) else ["https"]
         self.auth_header: dict[str, str] = {}
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         self.session.close()
@@ -79,10 +89,31 @@ class RegistryClient:
             self.auth_header = {"Authorization": f"Basic {token}"}
             return True
         if scheme == "bearer" and params.get("realm"):
+            from urllib.parse import urlsplit
+
+            realm = urlsplit(params["realm"])
+            realm_host = realm.netloc.rpartition("@")[2]
+            if realm.scheme not in ("http", "https") or not realm_host:
+                self.warnings.append(
+                    f"ignored the registry's token realm {one_line(params['realm'], 120)!r}"
+                )
+                return False
+            creds = self.creds
+            if creds and realm.scheme == "http" and not _is_loopback(realm_host):
+                self.warnings.append(
+                    f"the registry's token server {one_line(realm_host, 100)} is plain HTTP: "
+                    "credentials were not sent there"
+                )
+                creds = None
+            elif creds and _domain(realm_host) != _domain(self.host):
+                self.warnings.append(
+                    f"the registry {self.host} sends logins to a token server on another domain "
+                    f"({one_line(realm_host, 100)}); the credentials went there"
+                )
             query = {"scope": f"repository:{self.path}:pull"}
             if params.get("service"):
                 query["service"] = params["service"]
-            r = self.session.get(params["realm"], params=query, auth=self.creds, timeout=TIMEOUT)
+            r = self.session.get(params["realm"], params=query, auth=creds, timeout=TIMEOUT)
             if r.status_code != 200:
                 return False
             body = r.json()
@@ -119,7 +150,9 @@ def check_manifest(
     try:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return _check(client, repo, tag, digest)
+                result = _check(client, repo, tag, digest)
+                result.notes = list(dict.fromkeys(client.warnings))
+                return result
             except (client.requests.exceptions.RequestException, _Retry) as exc:
                 if attempt == ATTEMPTS:
                     raise Unavailable(

@@ -51,13 +51,29 @@ class BuildOptions:
     tag_rules: tuple[str, ...] = DEFAULT_TAG_RULES
     fail_on_sensitive_context: bool = False
     retry: RetryPolicy = field(default_factory=lambda: PUSH_RETRY)
-    # engine: docker-py's Engine API (default); buildx: the docker buildx CLI; auto: buildx if
-    # `docker buildx version` works, else the engine
-    builder: str = "engine"
+    # auto (default): BuildKit through `docker buildx build` when the plugin works, else the
+    # Engine API with a notice; engine: the Engine API (legacy builder); buildx: BuildKit or fail;
+    # any other value: the name of a buildx builder instance (docker/build-push-action's
+    # `builder`), e.g. a docker-container builder made by docker/setup-buildx-action
+    builder: str = "auto"
     notes: list[str] = field(default_factory=list)  # warnings found while reading the options
     deadline: Deadline = field(default_factory=lambda: Deadline(None))  # the whole run's
 
-    def __repr__(self) -> str:  # keep the password out of any debug print
+    # -- BuildKit options, named as docker/build-push-action's inputs (issue 15) ---------------
+    # What the engine's builtin `docker` driver cannot do (several platforms, cache export other
+    # than inline, attestations) fails with a message naming a docker-container builder; on the
+    # Engine API path every one of these but `platforms` (one entry) and `network` fails.
+    platforms: list[str] = field(default_factory=list)  # platforms (one entry == `platform`)
+    cache_to: list[str] = field(default_factory=list)  # cache-to, e.g. type=inline
+    secrets: dict[str, str] = field(default_factory=dict)  # secrets: id -> value (masked)
+    secret_envs: dict[str, str] = field(default_factory=dict)  # secret-envs: id -> env name
+    secret_files: dict[str, str] = field(default_factory=dict)  # secret-files: id -> path
+    ssh: list[str] = field(default_factory=list)  # ssh: `default` or `id=path[,path]`
+    provenance: str | None = None  # provenance: None/false = none; true, mode=min|max
+    sbom: str | None = None  # sbom: None/false = none; true
+    network: str | None = None  # network for RUN steps: default, host, none
+
+    def __repr__(self) -> str:  # keep the password and secrets out of any debug print
         return f"BuildOptions(context={self.context!r}, image={self.image!r}, tags={self.tags!r})"
 
     def validate(self) -> BuildOptions:

@@ -1,15 +1,25 @@
 """build -> tag -> push -> verify digest: the orchestration behind `build_and_push`.
 
 Order matters for fast, clear failures: every local check (paths, tags, image name, registry
-match, context hygiene) runs before the first engine call; the registry login runs before the
-build so a wrong password fails in seconds, not after a long build.
+match, .dockerignore, context hygiene, options the chosen builder cannot honour) runs before the
+first engine call; the registry login runs before the build so a wrong password fails in
+seconds, not after a long build.
+
+Builders (options.BuildOptions.builder): BuildKit through `docker buildx build` (buildx.py) where
+the CLI plugin works, else the Engine API's legacy builder (build.py) with a notice; either way
+the image is checked against the requested platform, pushed through the engine (push.py) and its
+digest read back from the registry (digest.py). Only builds the engine cannot hold (several
+platforms, attestations) are pushed by BuildKit itself; their digest is checked the same way.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from paperspace_deploy import ci_context as ci
@@ -17,27 +27,36 @@ from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest, run_build
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.context import (
+    SensitiveFile,
     describe_sensitive,
-    read_dockerignore,
     resolve_context,
     resolve_dockerfile,
     secret_looking_build_args,
     sensitive_files,
     workspace_of,
 )
+from paperspace_deploy.image.context_tar import BuildContext, prepare
+from paperspace_deploy.image.dockerfile import (
+    SCAN_LIMIT,
+    automatic_args,
+    buildkit_features,
+    mounts,
+)
 from paperspace_deploy.image.engine import connect, describe_host
 from paperspace_deploy.image.labels import oci_labels
 from paperspace_deploy.image.options import BuildOptions, BuildResult
+from paperspace_deploy.image.platforms import check_image_platform, split_platforms
 from paperspace_deploy.image.push import Credentials, login, push_tag, with_retries
 from paperspace_deploy.image.reference import registry_of
-from paperspace_deploy.image.stream import buildkit_features
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
 
-DOCKERFILE_SCAN_LIMIT = 1024 * 1024
+_NETWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-def _mask_secrets(console: Console, opts: BuildOptions, creds: Credentials | None) -> None:
+def _mask_secrets(
+    console: Console, opts: BuildOptions, creds: Credentials | None, environ: dict[str, str]
+) -> None:
     """Register every secret and its derived encodings before anything can print them."""
     if creds:
         console.mask(creds.password)
@@ -46,6 +65,14 @@ def _mask_secrets(console: Console, opts: BuildOptions, creds: Credentials | Non
         console.mask(base64.urlsafe_b64encode(header).decode())
     for name in secret_looking_build_args(opts.build_args):
         console.mask(opts.build_args[name])
+    values = list(opts.secrets.values())
+    values += [environ[e] for e in opts.secret_envs.values() if environ.get(e)]
+    if any("type=gha" in c for c in [*opts.cache_from, *opts.cache_to]):
+        values.append(environ.get("ACTIONS_RUNTIME_TOKEN", ""))
+    for value in values:
+        console.mask(value)
+        for line in value.splitlines():
+            console.mask(line)
 
 
 def _credentials(opts: BuildOptions) -> tuple[str, Credentials | None]:
@@ -67,6 +94,40 @@ def _check_docker_host(console: Console, io: Io) -> None:
             )
 
 
+def _secrets(opts: BuildOptions) -> list[Any]:
+    from paperspace_deploy.image.buildx import Secret
+
+    out = [Secret(i, value=v) for i, v in opts.secrets.items()]
+    out += [Secret(i, env=e) for i, e in opts.secret_envs.items()]
+    out += [Secret(i, src=p) for i, p in opts.secret_files.items()]
+    ids = [s.id for s in out]
+    dup = next((i for i in ids if ids.count(i) > 1), None)
+    if dup:
+        raise InputError(f"secret id {dup!r} is given twice (secrets, secret-envs, secret-files)")
+    return out
+
+
+def _engine_refusals(opts: BuildOptions, request: BuildRequest, secrets: list[Any]) -> list[str]:
+    """What only BuildKit can do, asked of the Engine API path (never silently dropped)."""
+    from paperspace_deploy.image.buildx import cache_type, enabled
+
+    found = []
+    if len(request.platforms) > 1:
+        found.append(f"several platforms ({', '.join(request.platforms)})")
+    if secrets:
+        found.append("build secrets (" + ", ".join(s.id for s in secrets) + ")")
+    if opts.ssh:
+        found.append("ssh forwarding")
+    if opts.cache_to:
+        found.append("cache-to")
+    if enabled(opts.provenance) or enabled(opts.sbom):
+        found.append("attestations (provenance, sbom)")
+    found += [
+        f"cache-from type={cache_type(c)}" for c in opts.cache_from if cache_type(c) != "registry"
+    ]
+    return found
+
+
 def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
     """The image stage's one entry point: build, tag, push and verify, within `opts.deadline`."""
     deadline = opts.deadline.at if opts.deadline.seconds is not None else None
@@ -76,16 +137,16 @@ def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
 def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -> BuildResult:
     console = Console(io)
     registry, creds = _credentials(opts)
-    _mask_secrets(console, opts, creds)
+    _mask_secrets(console, opts, creds, dict(io.environ))
     for note in opts.notes:
         console.warn(note)
 
     # -- local checks: no engine yet -------------------------------------------------------
     context = resolve_context(opts.context, io.cwd)
     workspace = workspace_of(io.environ, io.cwd)
-    dockerfile_path, dockerfile = resolve_dockerfile(opts.dockerfile, context, io.cwd, workspace)
+    dockerfile_path, _ = resolve_dockerfile(opts.dockerfile, context, io.cwd, workspace)
     ctx = ci.detect(io.environ)
-    tags = compute_tags(opts.tags, ctx, opts.tag_rules)
+    tags = compute_tags(opts.tags, ctx, opts.tag_rules, opts.image)
     if not tags:
         tags = ["latest"]
         console.info("no CI context and no --tag given: tagging 'latest'")
@@ -94,38 +155,164 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
     if opts.push is None and not push:
         console.info("pull request build: the image is not pushed (pass --push to push anyway)")
     labels = oci_labels(ctx, version_of(ctx, tags), io.environ, opts.labels)
+    platforms = split_platforms(opts.platforms or ([opts.platform] if opts.platform else []))
+    if opts.network is not None and not _NETWORK.match(opts.network):
+        raise InputError(f"invalid network {one_line(opts.network, 60)!r} (default, host, none)")
 
-    found = sensitive_files(context, dockerfile)
-    if found:
-        message = describe_sensitive(found, read_dockerignore(context) is not None)
+    with contextlib.ExitStack() as stack:
+        builder, env, secret_args, found_by = None, dict(io.environ), [], None
+        if opts.builder != "engine":
+            from paperspace_deploy.image import buildx
+            from paperspace_deploy.image.dockerconfig import Login, private_config
+
+            logins = [Login(registry, creds.username, creds.password)] if creds else []
+            cfg = stack.enter_context(private_config(io.environ, logins))
+            env = cfg.env(buildx.child_env(io.environ))
+            found_by = buildx.start_probe(opts.builder, env, deadline)  # runs meanwhile
+
+        sent = prepare(context, dockerfile_path, workspace)  # reads the .dockerignore (checked)
         if opts.fail_on_sensitive_context:
-            raise InputError(message, hint="or drop --fail-on-sensitive-context")
-        console.warn(message)
-    risky = secret_looking_build_args(opts.build_args)
-    if risky:
-        console.warn(
-            f"build arg(s) {', '.join(risky)} look like secrets: build args are stored in the "
-            "image history (docker history shows them); do not pass secrets as build args"
+            found = sensitive_files(sent)
+            if found:
+                raise InputError(_sensitive_message(sent, found),
+                                 hint="or drop --fail-on-sensitive-context")  # fmt: skip
+            hygiene = None
+        else:  # only a warning: walk the context while the build runs (0.25 s for 20,000 files)
+            hygiene = _in_background(lambda: sensitive_files(sent))
+        risky = secret_looking_build_args(opts.build_args)
+        if risky:
+            console.warn(
+                f"build arg(s) {', '.join(risky)} look like secrets: build args are stored in "
+                "the image history (docker history shows them); use build secrets (secrets, "
+                "secret-envs) instead"
+            )
+        with open(dockerfile_path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(SCAN_LIMIT)
+        features = buildkit_features(text)
+        secrets = _secrets(opts)
+        request = BuildRequest(
+            context=context,
+            dockerfile=str(dockerfile_path),
+            build_args=dict(opts.build_args),
+            labels=labels,
+            target=opts.target,
+            platforms=platforms,
+            cache_from=list(opts.cache_from),
+            pull=opts.pull,
+            no_cache=opts.no_cache,
+            buildkit_features=features,
+            cache_to=list(opts.cache_to),
+            ssh=list(opts.ssh),
+            provenance=opts.provenance,
+            sbom=opts.sbom,
+            network=opts.network,
         )
-    with open(dockerfile_path, encoding="utf-8", errors="replace") as fh:
-        features = buildkit_features(fh.read(DOCKERFILE_SCAN_LIMIT))
-    _check_docker_host(console, io)
-    builder = "engine"
-    if opts.builder != "engine":  # probes `docker buildx version`; engine: exactly as before
-        from paperspace_deploy.image.buildx import choose_builder
+        _check_docker_host(console, io)
+        if found_by is not None:
+            buildx.check_secrets(secrets, io.environ)
+            buildx.check_ssh(opts.ssh)
+            builder = buildx.choose_builder(opts.builder, found_by, console, features)
+            if builder is not None:
+                secret_args = buildx.secret_args(secrets, cfg.secret_file)
+        if builder is None:
+            _engine_checks(opts, request, secrets, text, console)
+        else:
+            _buildkit_checks(request, secrets, text, console)
 
-        builder = choose_builder(opts.builder, io.environ, console, deadline)
+        console.info(f"image: {opts.image}")
+        console.info("tags: " + ", ".join(tags))
+        console.info(
+            f"push: {'yes' if push else 'no'}" + (f" (registry {registry})" if push else "")
+        )
+        return _run(
+            opts, io, console, deadline, request, sent, builder, env, secret_args, tags, refs,
+            push, registry, creds, stack, hygiene,
+        )  # fmt: skip
+    raise AssertionError("unreachable")
 
-    console.info(f"image: {opts.image}")
-    console.info("tags: " + ", ".join(tags))
-    console.info(f"push: {'yes' if push else 'no'}" + (f" (registry {registry})" if push else ""))
 
-    # -- engine ------------------------------------------------------------------------------
+def _engine_checks(
+    opts: BuildOptions, request: BuildRequest, secrets: list[Any], text: str, console: Console
+) -> None:
+    refused = _engine_refusals(opts, request, secrets)
+    if refused:
+        raise InputError(
+            "the Docker Engine API path (legacy builder) cannot do what this build asks: "
+            + "; ".join(refused),
+            hint="build with BuildKit: builder auto or buildx with the docker buildx CLI plugin "
+            "installed (see docs/building.md)",
+        )
+    if request.buildkit_features and opts.builder == "engine":
+        console.warn(
+            "builder engine (legacy builder) with BuildKit-only Dockerfile syntax: "
+            + "; ".join(request.buildkit_features[:6])
+        )
+    empty = automatic_args(text)
+    if empty:
+        console.warn(
+            "the legacy builder leaves BuildKit's automatic platform args empty: "
+            + ", ".join(empty[:6])
+            + "; pass them as build args or build with BuildKit"
+        )
+
+
+def _buildkit_checks(
+    request: BuildRequest, secrets: list[Any], text: str, console: Console
+) -> None:
+    given = {s.id for s in secrets}
+    ssh_ids = {spec.partition("=")[0] for spec in request.ssh}
+    for m in mounts(text):
+        if m.required:
+            continue  # BuildKit itself fails the step when it is missing
+        if m.kind == "secret" and m.id not in given:
+            console.warn(
+                f"the Dockerfile mounts secret {m.id!r} (line {m.line}) but no secret with that "
+                "id was given: that RUN step runs without it"
+            )
+        elif m.kind == "ssh" and m.id not in ssh_ids:
+            console.warn(
+                f"the Dockerfile mounts ssh {m.id!r} (line {m.line}) but ssh {m.id} was not "
+                "given: that RUN step runs without an agent"
+            )
+
+
+def _run(
+    opts: BuildOptions,
+    io: Io,
+    console: Console,
+    deadline: float | None,
+    request: BuildRequest,
+    sent: BuildContext,
+    builder: Any,
+    env: dict[str, str],
+    secret_args: list[str],
+    tags: list[str],
+    refs: list[str],
+    push: bool,
+    registry: str,
+    creds: Credentials | None,
+    stack: contextlib.ExitStack,
+    hygiene: Callable[[], list[SensitiveFile]] | None,
+) -> BuildResult:
     import requests
     from docker import errors as docker_errors
 
     client = connect(io.environ)
     try:
+        if builder is not None:
+            from paperspace_deploy.image.buildx import needs_builder_push, unsupported
+
+            blocked = unsupported(request, builder, _containerd_store(client))
+            if blocked:
+                from paperspace_deploy.image.buildx import CONTAINER_BUILDER
+
+                raise InputError(
+                    f"the buildx builder{' ' + builder.name if builder.name else ''} "
+                    f"({builder.driver} driver: the engine's builtin BuildKit) cannot do "
+                    + "; ".join(blocked),
+                    hint=CONTAINER_BUILDER,
+                )
+            builder_push = needs_builder_push(request)
         if push and creds:
             with_retries(
                 lambda: login(client, creds, deadline),
@@ -136,29 +323,36 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
                 registry=registry,
             )
         started = time.monotonic()
-        request = BuildRequest(
-            context=context,
-            dockerfile=dockerfile,
-            build_args=dict(opts.build_args),
-            labels=labels,
-            target=opts.target,
-            platform=opts.platform,
-            cache_from=list(opts.cache_from),
-            pull=opts.pull,
-            no_cache=opts.no_cache,
-            buildkit_features=features,
-        )
         title = f"Build {opts.image}"
-        if builder == "buildx":  # tags via -t, loaded into the engine; pushed from there
-            image_id = _buildx_build(client, request, refs, console, deadline, title, io)
+        if builder is not None:
+            output = ("push" if push else "none") if builder_push else "load"
+            image_id, pushed_digest = _buildkit_build(
+                client, request, refs, console, deadline, title, io, builder, env, secret_args,
+                output, stack,
+            )  # fmt: skip
         else:
-            image_id = run_build(client, request, console, deadline, title)
+            console.info("builder: Docker Engine API (legacy builder)")
+            request.cache_from = _pull_cache(client, request.cache_from, creds, console, deadline)
+            image_id = run_build(client, request, sent, console, deadline, title)
+            pushed_digest = None
         console.info(f"built {image_id} in {time.monotonic() - started:.1f} s")
-        for tag in tags if builder == "engine" else ():
-            client.tag(image_id, opts.image, tag)
+        if hygiene is not None and (found := hygiene()):
+            console.warn(_sensitive_message(sent, found))  # before anything is pushed
+        in_engine = builder is None or output == "load"
+        if in_engine and len(request.platforms) == 1:
+            what = "legacy builder" if builder is None else "BuildKit build"
+            check_image_platform(client.inspect_image(image_id), request.platforms[0], what)
+        if builder is None:
+            for tag in tags:
+                client.tag(image_id, opts.image, tag)
         if not push:
             return BuildResult(image_id, refs, None, None, pushed=False)
-        digest = _push_all(client, opts, tags, creds, registry, console, deadline)
+        if pushed_digest is not None:
+            digest = pushed_digest
+        elif builder is not None and output != "load":
+            raise Unavailable("BuildKit pushed the image but reported no digest (--metadata-file)")
+        else:
+            digest = _push_all(client, opts, tags, creds, registry, console, deadline)
     except docker_errors.APIError as exc:  # a request the engine refused outside a stream
         text = one_line(str(exc.explanation or exc), 300)
         if exc.is_server_error():
@@ -178,7 +372,40 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
     return BuildResult(image_id, refs, digest, digest_ref, pushed=True)
 
 
-def _buildx_build(
+def _sensitive_message(sent: BuildContext, found: list[SensitiveFile]) -> str:
+    return describe_sensitive(found, sent.ignore.name if sent.ignore else None)
+
+
+def _in_background(work: Callable[[], list[SensitiveFile]]) -> Callable[[], list[SensitiveFile]]:
+    """Run `work` in a thread; the returned call waits for it (a failed preview shows nothing:
+    the build itself reports an unreadable context)."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="psd-hygiene")
+    future = pool.submit(work)
+    pool.shutdown(wait=False)
+
+    def result() -> list[SensitiveFile]:
+        try:
+            return future.result()
+        except Exception:  # ContextError and friends: the build reported it already
+            return []
+
+    return result
+
+
+def _containerd_store(client: Any) -> bool:
+    """Whether the engine keeps images in containerd (multi-platform and attestations work with
+    its builtin BuildKit then)."""
+    try:
+        info = client.info()
+    except Exception:  # only a hint for the driver check
+        return False
+    status = info.get("DriverStatus") or []
+    return any("io.containerd.snapshotter" in str(v) for pair in status for v in pair)
+
+
+def _buildkit_build(
     client: Any,
     request: BuildRequest,
     refs: list[str],
@@ -186,23 +413,95 @@ def _buildx_build(
     deadline: float | None,
     title: str,
     io: Io,
-) -> str:
+    builder: Any,
+    env: dict[str, str],
+    secret_args: list[str],
+    output: str,
+    stack: contextlib.ExitStack,
+) -> tuple[str, str | None]:
+    """(image ID, digest BuildKit pushed or None)."""
+    import tempfile
+    from pathlib import Path
+
     from docker.errors import NotFound
 
-    from paperspace_deploy.image.buildx import run_buildx_build
+    from paperspace_deploy.image import buildx
 
-    console.info("builder: docker buildx (BuildKit), loaded into the engine")
-    image_id = run_buildx_build(request, refs, console, deadline, title, io.environ, io.cwd)
+    docker = buildx.docker_cli(env)
+    assert docker is not None  # the probe found it
+    files = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="psd-buildx-")))
+    where = "loaded into the engine" if output == "load" else f"output: {output}"
+    console.info(
+        f"builder: BuildKit via docker buildx ({builder.name or 'current builder'}, "
+        f"{builder.driver} driver{', ' + builder.buildkit if builder.buildkit else ''}), {where}"
+    )
+    argv = buildx.buildx_argv(
+        docker, request, refs, files, output=output, builder=builder, secret_args=secret_args
+    )
+    result = buildx.run_buildx_build(argv, files, console, deadline, title, env, io.cwd, builder)
+    for failure in result.cache_failures:
+        console.warn(f"cache-from {one_line(failure, 300)}: the build ran without that cache")
+    if output != "load":
+        return buildx.image_or_unavailable(result), result.digest
     try:  # the CLI's context/builder may load into another engine than DOCKER_HOST
-        client.inspect_image(refs[0])
+        image = client.inspect_image(refs[0])
     except NotFound:
         raise InputError(
             f"docker buildx built {refs[0]} but the engine at {describe_host(io.environ)} "
             "does not have it",
             hint="make the docker CLI's context and buildx builder use the same engine as "
-            "DOCKER_HOST (docker buildx use default), or use --builder engine",
+            "DOCKER_HOST (docker buildx use default), or use builder engine",
         ) from None
-    return image_id
+    return result.image_id or str(image.get("Id") or ""), None
+
+
+def _pull_cache(
+    client: Any,
+    specs: list[str],
+    creds: Credentials | None,
+    console: Console,
+    deadline: float | None,
+) -> list[str]:
+    """The legacy builder only uses cache images the engine already has: pull each (with our
+    credentials for our registry); a missing or refused one is a warning, never silent."""
+    from docker.errors import APIError
+
+    from paperspace_deploy.image.buildx import cache_ref
+    from paperspace_deploy.image.engine import abort, stream_with_deadline
+    from paperspace_deploy.image.reference import split_image_arg
+    from paperspace_deploy.image.stream import Failure, classify, event_error
+
+    usable = []
+    for spec in specs:
+        ref = cache_ref(spec)
+        if not ref:
+            continue
+        repo, tag = split_image_arg(ref)
+        auth = creds.auth_config() if creds and registry_of(repo) == creds.registry else None
+
+        def start(repo: str = repo, tag: str | None = tag, auth: Any = auth) -> Any:
+            return client.pull(repo, tag=tag or "latest", stream=True, decode=True,
+                               auth_config=auth)  # fmt: skip
+
+        error = None
+        try:
+            for event in stream_with_deadline(
+                start, deadline=deadline, phase=f"pull of {ref}", on_abort=lambda: abort(client)
+            ):
+                error = error or event_error(event)
+        except APIError as exc:
+            error = str(exc.explanation or exc)
+        if error is None:
+            console.info(f"cache-from: pulled {ref}")
+            usable.append(f"{repo}:{tag or 'latest'}")
+            continue
+        kind = classify(error)
+        why = {
+            Failure.NOT_FOUND: "does not exist (yet)",
+            Failure.AUTH: "was refused by its registry (credentials?)",
+        }.get(kind, "could not be pulled")
+        console.warn(f"cache-from {ref} {why} ({one_line(error, 200)}): the build runs without it")
+    return usable
 
 
 def _push_all(
@@ -246,6 +545,8 @@ def _verify(
         creds.username if creds else None,
         creds.password if creds else None,
     )
+    for note in check.notes:
+        console.warn(note)
     if check.warning:
         console.warn(check.warning)
     elif check.tag_digest and check.tag_digest != digest:

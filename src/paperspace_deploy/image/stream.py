@@ -207,27 +207,3 @@ def classify(message: str) -> Failure:
         if pattern.search(message):
             return kind
     return Failure.OTHER
-
-
-BUILDKIT_MARKERS = [
-    (re.compile(r"^\s*RUN\s+.*--mount", re.I), "RUN --mount"),
-    (
-        re.compile(
-            r"^\s*(COPY|ADD)\s+.*--(chmod|link|parents|exclude|checksum|keep-git-dir)", re.I
-        ),
-        "COPY/ADD --chmod/--link/...",
-    ),
-    (re.compile(r"<<-?\s*['\"]?[A-Za-z_]\w*['\"]?\s*$"), "heredoc (<<EOF)"),
-    (re.compile(r"^\s*RUN\s+--(network|security)", re.I), "RUN --network/--security"),
-    (re.compile(r"^\s*#\s*syntax\s*=", re.I), "# syntax= directive"),
-]
-
-
-def buildkit_features(dockerfile_text: str) -> list[str]:
-    """BuildKit-only syntax the legacy builder (the Engine API's /build) cannot run."""
-    found: list[str] = []
-    for number, line in enumerate(dockerfile_text.splitlines(), 1):
-        for pattern, name in BUILDKIT_MARKERS:
-            if pattern.search(line):
-                found.append(f"{name} at line {number}")
-    return found

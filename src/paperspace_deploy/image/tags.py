@@ -10,7 +10,10 @@
   latest    latest                   builds of the default branch only
 
 Explicit tags come first; every tag is sanitised to `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` and the
-list is de-duplicated, keeping the first occurrence.
+list is de-duplicated, keeping the first occurrence. An explicit tag may also be a full reference,
+as docker/build-push-action's `tags` takes them (`ghcr.io/acme/app:1.2`): accepted when it names
+the image's own repository (its tag is used; no tag means `latest`), refused otherwise -- never
+sanitised into a tag named `ghcr.io-acme-app-1.2`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paperspace_deploy.ci_context import CiContext
+from paperspace_deploy.errors import InputError
 
 DEFAULT_TAG_RULES = ("sha", "branch", "tag", "semver", "pr", "latest")
 ALL_TAG_RULES = (*DEFAULT_TAG_RULES, "sha-long")
@@ -85,10 +89,43 @@ def rule_tags(ctx: CiContext, rules: Iterable[str]) -> list[str]:
     return out
 
 
-def compute_tags(explicit: Iterable[str], ctx: CiContext, rules: Iterable[str]) -> list[str]:
-    """Explicit tags, then rule tags; sanitised and de-duplicated. Empty when there is nothing."""
+def _same_repository(a: str, b: str) -> bool:
+    from paperspace_deploy.image.reference import registry_of, repository_path
+
+    return registry_of(a) == registry_of(b) and repository_path(a) == repository_path(b)
+
+
+def explicit_tag(value: str, image: str | None) -> str:
+    """One explicit tag: a plain tag as it is, or the tag of a full reference to `image`."""
+    text = value.strip()
+    digest = re.search(r"@[A-Za-z][A-Za-z0-9]*:[0-9a-fA-F]{32,}$", text)
+    if "/" not in text and not digest:
+        return text
+    show = text if len(text) <= 80 else text[:77] + "..."
+    if digest:
+        raise InputError(
+            f"tag {show!r} is a digest reference; tags name what to push",
+            hint="give a tag (e.g. 1.2) or a reference with a tag (e.g. ghcr.io/org/app:1.2)",
+        )
+    last = text.rsplit("/", 1)[-1]
+    repo, tag = (text.rpartition(":")[0], text.rpartition(":")[2]) if ":" in last else (text, "")
+    if image is None or not _same_repository(repo, image):
+        raise InputError(
+            f"tag {show!r} names another repository than the image"
+            + (f" ({image})" if image else ""),
+            hint="one build pushes to one repository: give tags of that repository only "
+            "(plain tags such as 1.2, or full references to the image)",
+        )
+    return tag or "latest"
+
+
+def compute_tags(
+    explicit: Iterable[str], ctx: CiContext, rules: Iterable[str], image: str | None = None
+) -> list[str]:
+    """Explicit tags, then rule tags; sanitised and de-duplicated. Empty when there is nothing.
+    `image` is the repository full-reference tags must name."""
     seen: dict[str, None] = {}
-    for raw in [*explicit, *rule_tags(ctx, rules)]:
+    for raw in [*(explicit_tag(t, image) for t in explicit), *rule_tags(ctx, rules)]:
         tag = sanitize(raw)
         if tag:
             seen.setdefault(tag, None)
