@@ -44,10 +44,14 @@ def register_secrets(io: Io, environ: Mapping[str, str], masks: GitHub) -> None:
     for name in options.secret_inputs():
         value = options.raw_input(environ, name)
         user = username if name == "password" else None
-        if value and len(value.strip()) >= MIN_LENGTH:
-            for form in variants(value, user):
-                masks.mask(form)
-        io.secrets.add(value, username=user)
+        parts = [value]
+        if options.BY_NAME[name].parse is options.key_value:  # id=value lines: each value too
+            parts += [line.partition("=")[2] for line in value.splitlines() if "=" in line]
+        for part in parts:
+            if part and len(part.strip()) >= MIN_LENGTH:
+                for form in variants(part, user):
+                    masks.mask(form)
+            io.secrets.add(part, username=user)
 
 
 class ActionReporter:

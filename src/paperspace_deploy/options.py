@@ -19,6 +19,7 @@ Light imports only: the lint command builds its parser from this module at start
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,14 @@ def tag_rules(text: str) -> tuple[str, ...]:
 
 def text(value: str) -> str:
     return value
+
+
+def builder_name(value: str) -> str:
+    """auto, engine, buildx, or a buildx builder instance's name."""
+    if value in BUILDERS or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", value):
+        return value
+    raise OptionError(f"must be one of {', '.join(BUILDERS)} or a buildx builder name, "
+                      f"got {value[:20]!r}")  # fmt: skip
 
 
 # -------------------------------------------------------------------------------------- table
@@ -345,12 +354,90 @@ OPTIONS: tuple[Option, ...] = (
     Option("target", ("build:target",), "Build this stage of a multi-stage Dockerfile.", _BUILDISH),
     Option(
         "platforms",
-        ("build:platform",),
-        "Target platform(s), e.g. linux/amd64.",
+        ("build:platforms",),
+        "Target platform(s), e.g. linux/amd64; several need a docker-container builder. The "
+        "built image's OS/architecture is checked against it.",
         _BUILDISH,
         multiple=True,
         flags=("--platform", "--platforms"),
         default=(),
+    ),
+    Option(
+        "cache-to",
+        ("build:cache_to",),
+        "Cache export(s), one per line, BuildKit's form (type=inline, type=registry,ref=..., "
+        "type=gha); all but inline need a docker-container builder.",
+        _BUILDISH,
+        multiple=True,
+        commas=False,
+        default=(),
+    ),
+    Option(
+        "secrets",
+        ("build:secrets",),
+        "BuildKit secret mounts, one id=value per line (RUN --mount=type=secret,id=...): masked, "
+        "never in the image or its history. Action only: a value in argv is visible to other "
+        "processes (use --secret-env or --secret-file on the command line).",
+        _BUILDISH,
+        parse=key_value,
+        multiple=True,
+        commas=False,
+        secret=True,
+        cli=False,
+        default=(),
+    ),
+    Option(
+        "secret-envs",
+        ("build:secret_envs",),
+        "BuildKit secrets from environment variables, one id=ENV_NAME per line.",
+        _BUILDISH,
+        parse=key_value,
+        multiple=True,
+        commas=False,
+        flags=("--secret-env",),
+        metavar="ID=ENV",
+        default=(),
+    ),
+    Option(
+        "secret-files",
+        ("build:secret_files",),
+        "BuildKit secrets from files, one id=path per line.",
+        _BUILDISH,
+        parse=key_value,
+        multiple=True,
+        commas=False,
+        flags=("--secret-file",),
+        metavar="ID=PATH",
+        default=(),
+    ),
+    Option(
+        "ssh",
+        ("build:ssh",),
+        "SSH agent sockets or keys for RUN --mount=type=ssh: default, or id=path, one per line.",
+        _BUILDISH,
+        multiple=True,
+        commas=False,
+        default=(),
+    ),
+    Option(
+        "provenance",
+        ("build:provenance",),
+        "Provenance attestation (true, false, mode=min|max); needs a docker-container "
+        "builder. Default: none.",
+        _BUILDISH,
+    ),
+    Option(
+        "sbom",
+        ("build:sbom",),
+        "SBOM attestation (true or false); needs a docker-container builder. Default: none.",
+        _BUILDISH,
+    ),
+    Option(
+        "network",
+        ("build:network",),
+        "Network for RUN steps: default, host or none.",
+        _BUILDISH,
+        parse=choice("default", "host", "none"),
     ),
     Option(
         "cache-from",
@@ -410,11 +497,13 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "builder",
         ("build:builder",),
-        "engine: the Docker Engine API; buildx: docker buildx build (BuildKit); "
-        "auto: buildx when available, else the engine.",
+        "auto: BuildKit through docker buildx when available, else the Docker Engine API with "
+        "a notice; buildx: BuildKit or fail; engine: the Engine API (legacy builder); or the "
+        "name of a buildx builder (e.g. a docker-container builder from "
+        "docker/setup-buildx-action).",
         _BUILDISH,
-        parse=choice(*BUILDERS),
-        default="engine",
+        parse=builder_name,
+        default="auto",
     ),
     Option(
         "fail-on-sensitive-context",

@@ -296,9 +296,9 @@ def test_auto_uses_buildx_when_present(fake, monkeypatch):
     assert out.strip() == IID and "warning:" not in err
 
 
-def test_engine_default_never_probes_buildx(fake, monkeypatch):
+def test_builder_engine_never_probes_buildx(fake, monkeypatch):
     monkeypatch.setattr(pipeline, "run_build", lambda *a, **k: "sha256:eng")
-    code, out, _ = fake.run()
+    code, out, _ = fake.run("--builder", "engine")
     assert code == 0 and out.strip() == "sha256:eng" and fake.calls() == []
 
 
@@ -320,8 +320,11 @@ def test_deadline_kills_the_build(fake):
 
 
 def test_unknown_builder_is_a_usage_error(fake):
-    code, _, err = fake.run("--builder", "kaniko")
-    assert code == ExitCode.USAGE and "must be one of auto, engine, buildx" in err
+    code, _, err = fake.run("--builder", "no such/builder")
+    assert (
+        code == ExitCode.USAGE
+        and "must be one of auto, engine, buildx or a buildx builder name" in err
+    )
 
 
 def test_options_carry_the_builder(tmp_path):
@@ -332,7 +335,5 @@ def test_options_carry_the_builder(tmp_path):
     args = build_parser().parse_args(["build", "--image", IMAGE, "--builder", "auto"])
     assert BuildOptions.from_args(args, io_, "build").builder == "auto"
     args = build_parser().parse_args(["build", "--image", IMAGE])
-    assert BuildOptions.from_args(args, io_, "build").builder == "engine"  # the flag's default
-    # BuildKit first for callers that build BuildOptions themselves; the option table's
-    # default for --builder / input builder is the lead's to move to auto
+    assert BuildOptions.from_args(args, io_, "build").builder == "auto"  # BuildKit first
     assert BuildOptions(Path("."), None, IMAGE, [], {}, {}).builder == "auto"

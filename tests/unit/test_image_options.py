@@ -62,9 +62,9 @@ def test_all_flags_reach_the_options(tmp_path):
     assert opts.dockerfile == str(tmp_path / "ops" / "Dockerfile")  # -f: from the cwd
     assert opts.image == "ghcr.io/org/app" and opts.tags == ["v1", "extra"]
     assert opts.build_args == {"A": "1", "B": "x=y"} and opts.labels == {"l": "v"}
-    assert (opts.target, opts.platform, opts.cache_from) == (
+    assert (opts.target, opts.platforms, opts.cache_from) == (
         "prod",
-        "linux/arm64",
+        ["linux/arm64"],
         ["ghcr.io/org/app:main"],
     )
     assert opts.pull and opts.no_cache and opts.push is False
@@ -76,7 +76,7 @@ def test_all_flags_reach_the_options(tmp_path):
 def test_defaults(tmp_path):
     opts = parse(["--image", "127.0.0.1:5000/team/app"], cwd=tmp_path)
     assert opts.context == tmp_path and opts.push is None and not opts.pull
-    assert opts.builder == "engine" and opts.deadline.seconds == 3600
+    assert opts.builder == "auto" and opts.deadline.seconds == 3600  # BuildKit by default
     assert opts.username is None and opts.password is None
 
 
@@ -147,7 +147,7 @@ def test_the_action_builds_the_same_options(tmp_path):
     from_args = parse(["ctx", "--image", "ghcr.io/org/app:v1", "-f", "D", "--tag", "a",
                        "--tag", "b", "--build-arg", "A=1", "--build-arg", "B=x,y", "--label",
                        "l=v", "--no-push", "--no-cache", "--tag-rules", "sha",
-                       "--timeout", "20m"], cwd=tmp_path)  # fmt: skip
+                       "--builder", "engine", "--timeout", "20m"], cwd=tmp_path)  # fmt: skip
     fields = ("context", "dockerfile", "image", "tags", "build_args", "labels", "push",
               "no_cache", "tag_rules", "builder")  # fmt: skip
     assert [getattr(from_action, f) for f in fields] == [getattr(from_args, f) for f in fields]

@@ -47,7 +47,7 @@ def test_inputs_parse_like_flags():
 @pytest.mark.parametrize(
     ("name", "value", "match"),
     [("wait", "yes", "true/True/TRUE"), ("poll-interval", "0", "within"),
-     ("timeout", "500", "at most 6h"), ("builder", "kaniko", "one of"),
+     ("timeout", "500", "at most 6h"), ("builder", "a b", "one of"),
      ("build-args", "NOEQUALS", "KEY=VALUE"), ("push", "maybe", "auto, true or false")],
 )  # fmt: skip
 def test_bad_inputs_name_the_input(name, value, match):

@@ -53,6 +53,8 @@ class Console:
             self.io.err(f"notice: {text}")
 
     def mask(self, secret: str | None) -> None:
+        """Scrubbed from everything the run writes; on a runner also masked by it."""
+        self.io.secrets.add(secret)
         if self.github and secret:
             self.github.mask(secret)
 

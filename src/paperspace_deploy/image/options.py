@@ -39,7 +39,6 @@ class BuildOptions:
     build_args: dict[str, str]
     labels: dict[str, str]
     target: str | None = None
-    platform: str | None = None
     cache_from: list[str] = field(default_factory=list)
     pull: bool = False
     no_cache: bool = False
@@ -102,8 +101,6 @@ class BuildOptions:
                 raise InputError(
                     f"registry {wanted} does not match the image's registry {registry}", hint=hint
                 )
-        if self.platform and "," in self.platform:
-            raise InputError("one platform at a time: multi-platform builds are not supported")
         return self
 
     @classmethod
@@ -129,7 +126,6 @@ class BuildOptions:
             if not (ws.cwd / dockerfile).exists() and (context / dockerfile).exists():
                 dockerfile = str(context / dockerfile)
             dockerfile = str(ws.file(dockerfile, "dockerfile")[0])
-        platforms = list(values.get("platforms") or [])
         tags = [t for t in [tag_from_image, *values.get("tags", [])] if t]
         return cls(
             context=context,
@@ -139,7 +135,6 @@ class BuildOptions:
             build_args=dict(values.get("build-args") or []),
             labels=dict(values.get("labels") or []),
             target=values.get("target") or None,
-            platform=",".join(platforms) or None,
             cache_from=list(values.get("cache-from") or []),
             pull=bool(values.get("pull")),
             no_cache=bool(values.get("no-cache")),
@@ -150,8 +145,17 @@ class BuildOptions:
             tag_rules=tuple(values.get("tag-rules", DEFAULT_TAG_RULES)),
             fail_on_sensitive_context=bool(values.get("fail-on-sensitive-context")),
             retry=_retry_policy(environ),
-            builder=values.get("builder") or "engine",
+            builder=values.get("builder") or "auto",
             deadline=deadline or Deadline(values.get("timeout")),
+            platforms=list(values.get("platforms") or []),
+            cache_to=list(values.get("cache-to") or []),
+            secrets=dict(values.get("secrets") or []),
+            secret_envs=dict(values.get("secret-envs") or []),
+            secret_files=dict(values.get("secret-files") or []),
+            ssh=list(values.get("ssh") or []),
+            provenance=values.get("provenance") or None,
+            sbom=values.get("sbom") or None,
+            network=values.get("network") or None,
         ).validate()
 
     @classmethod

@@ -155,7 +155,7 @@ def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -
     if opts.push is None and not push:
         console.info("pull request build: the image is not pushed (pass --push to push anyway)")
     labels = oci_labels(ctx, version_of(ctx, tags), io.environ, opts.labels)
-    platforms = split_platforms(opts.platforms or ([opts.platform] if opts.platform else []))
+    platforms = split_platforms(opts.platforms)
     if opts.network is not None and not _NETWORK.match(opts.network):
         raise InputError(f"invalid network {one_line(opts.network, 60)!r} (default, host, none)")
 
