@@ -2,8 +2,8 @@
 schema and data files and work on their own, and the release workflow's own steps.
 
 `.ci/test` builds the sdist and wheel (`python -m build --no-isolation`), runs `twine check` and
-passes the directory as PSD_DIST_DIR; run alone, the test builds them itself. The version tests
-build a copy of the project in a fresh git repository with tags of their own.
+passes the directory as PSD_DIST_DIR; run alone, the test builds them itself (helpers/dist.py).
+The version tests build a copy of the project in a fresh git repository with tags of their own.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dist import build, project_dist
 
 pytestmark = pytest.mark.integration
 
@@ -32,29 +33,9 @@ GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
        "-c", "tag.gpgsign=false", "-c", "init.defaultBranch=main"]  # fmt: skip
 
 
-def _build(project: Path, out: Path, *what: str) -> list[Path]:
-    run = subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", *what, "--outdir", str(out),
-         str(project)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    return sorted(out.iterdir())
-
-
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    given = os.environ.get("PSD_DIST_DIR")
-    if given:
-        files = sorted(Path(given).iterdir())
-    else:
-        if shutil.which("git") is None:
-            pytest.skip("git is not installed")
-        files = _build(REPO, tmp_path_factory.mktemp("dist"))
-    wheels = [f for f in files if f.suffix == ".whl"]
-    sdists = [f for f in files if f.name.endswith(".tar.gz")]
-    assert len(wheels) == 1 and len(sdists) == 1, files
-    return {"wheel": wheels[0], "sdist": sdists[0]}
+    return project_dist(tmp_path_factory.mktemp("dist"))
 
 
 def _metadata_version(wheel: Path) -> str:
@@ -140,7 +121,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _sdist_version(project: Path, out: Path) -> str:
-    (sdist,) = _build(project, out, "--sdist")
+    (sdist,) = build(project, out, "--sdist")
     return sdist.name.removeprefix("paperspace_deploy-").removesuffix(".tar.gz")
 
 
@@ -152,7 +133,7 @@ def _sha(project: Path) -> str:
 def test_the_version_is_the_git_tag(project: Path, tmp_path: Path) -> None:
     assert _sdist_version(project, tmp_path / "a") == f"0.1.dev1+g{_sha(project)}"  # no tag yet
     subprocess.run([*GIT, "tag", "v9.8.7"], cwd=project, check=True)
-    (wheel, sdist) = _build(project, tmp_path / "b")  # sdist, then the wheel from it
+    (wheel, sdist) = build(project, tmp_path / "b")  # sdist, then the wheel from it
     assert wheel.name == "paperspace_deploy-9.8.7-py3-none-any.whl"
     assert sdist.name == "paperspace_deploy-9.8.7.tar.gz"
     assert _metadata_version(wheel) == "9.8.7"
@@ -189,7 +170,7 @@ def test_the_release_commit_carries_its_version(project: Path, tmp_path: Path) -
     status = [*GIT, "status", "--porcelain", "--untracked-files=no"]  # the file is left as it was
     assert not subprocess.run(status, cwd=shallow, capture_output=True, text=True).stdout
     shutil.rmtree(shallow / ".git")
-    (wheel,) = _build(shallow, tmp_path / "w", "--wheel")
+    (wheel,) = build(shallow, tmp_path / "w", "--wheel")
     assert wheel.name == "paperspace_deploy-4.5.6-py3-none-any.whl"
 
 
