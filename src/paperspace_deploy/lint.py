@@ -33,6 +33,7 @@ class LintRequest:
     deploying: bool = False  # the spec is about to be deployed: ':image' left in it is an error
     image: str | None = None  # replaces the spec's image (no ':image' finding then)
     registries: Connections | None = None  # offline registry connections; None: not checked
+    sarif_file: str | None = None  # the action's `sarif-file`: SARIF written there (action.py)
 
     @classmethod
     def from_values(
@@ -47,6 +48,7 @@ class LintRequest:
             deploying=deploying,
             image=values.get("image") or None,
             registries=offline_registries(values, ws),
+            sarif_file=values.get("sarif-file") or None,
         )
 
     @classmethod

@@ -208,6 +208,16 @@ OPTIONS: tuple[Option, ...] = (
         _LINTED,
         metavar="FILE",
     ),
+    Option(
+        "sarif-file",
+        ("lint:sarif_file",),
+        "Also write lint's findings as SARIF 2.1.0 to this file in the workspace, for "
+        "github/codeql-action/upload-sarif (the output 'sarif-file' names it); written even "
+        "when the spec is invalid. On the command line: lint --format sarif --output FILE.",
+        _LINTED,
+        cli=False,
+        metavar="FILE",
+    ),
     # -- the Paperspace API --------------------------------------------------------------------
     Option(
         "api-key",

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sarif_checks import github_ingestion_problems, schema_errors
 
 from paperspace_deploy.io import Io
 from paperspace_deploy.report import gitlab, sarif, text
@@ -23,7 +24,6 @@ from paperspace_deploy.report.result import LintResult, ReportContext
 from paperspace_deploy.report.rules import RULES
 from paperspace_deploy.spec.findings import Finding, Severity
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures/schemas/sarif-schema-2.1.0.json"
 REPO = Path("/work/repo")
 CTX = ReportContext(root=REPO, cwd=REPO)
 
@@ -68,49 +68,11 @@ def _sarif(res: LintResult, ctx: ReportContext = CTX) -> dict:
 
 
 def test_sarif_validates_against_the_official_schema():
-    from jsonschema import Draft4Validator
-
-    from paperspace_deploy.spec.schema import format_checker
-
-    schema = json.loads(SARIF_SCHEMA.read_text())
-    validator = Draft4Validator(schema, format_checker=format_checker())
     doc = _sarif(result(3, 2))
-    assert list(validator.iter_errors(doc)) == []
+    assert schema_errors(doc) == []
     doc["runs"][0]["results"][0]["level"] = "fatal"
     doc["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = "not a uri"
-    assert len(list(validator.iter_errors(doc))) == 2  # the validator does catch mistakes
-
-
-def github_ingestion_problems(doc: dict) -> list[str]:
-    """The checks GitHub code scanning applies on upload (sarif-sdk's GitHub rule set: GH1001,
-    GH1003, GH1005, GH1006, plus SARIF2012's help/fullDescription and fingerprints)."""
-    problems = []
-    for run in doc["runs"]:
-        bases = run.get("originalUriBaseIds", {})
-        for rule in run["tool"]["driver"]["rules"]:
-            for field in ("shortDescription", "fullDescription", "help"):
-                if not rule.get(field, {}).get("text"):
-                    problems.append(f"{rule['id']}: no {field}")
-            if not rule.get("helpUri", "").startswith("https://"):
-                problems.append(f"{rule['id']}: no helpUri")
-            if not rule.get("name") or "-" in rule["name"]:
-                problems.append(f"{rule['id']}: no friendly name")
-        for res in run["results"]:
-            if not res.get("partialFingerprints"):
-                problems.append(f"{res['ruleId']}: no partialFingerprints")
-            (loc,) = res["locations"]
-            art = loc["physicalLocation"]["artifactLocation"]
-            uri = art["uri"]
-            if "://" in uri or uri.startswith(("/", "../")) or "\\" in uri:
-                problems.append(f"{uri}: not relative to the repository root")
-            if art.get("uriBaseId") not in bases:
-                problems.append(f"{uri}: uriBaseId without originalUriBaseIds")
-            if "startLine" not in loc["physicalLocation"].get("region", {}):
-                problems.append(f"{uri}: no startLine")
-        for base in bases.values():
-            if not (base["uri"].startswith("file:///") and base["uri"].endswith("/")):
-                problems.append(f"{base}: checkout path is not an absolute file URI")
-    return problems
+    assert len(schema_errors(doc)) == 2  # the validator does catch mistakes
 
 
 def test_sarif_passes_githubs_ingestion_rules():
