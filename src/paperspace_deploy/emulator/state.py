@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from paperspace_deploy.emulator import pull
+from paperspace_deploy.emulator.variance import Variance
 
 MODES = ("healthy", "disabled", "pre-apply-error", "crash-loop", "pull-error", "never-healthy")
 MODE_ENV = "PSD_EMULATOR_MODE"  # a spec env entry with this name picks a failure mode
@@ -49,7 +50,7 @@ class Timings:
     visible_after: float = 0.0  # eventual consistency: new spec hidden (new deployment: 404)
     apply_after: float = 0.05
     healthy_after: float = 0.1
-    pull_check: bool = True  # contact the real registry for images it can reach
+    pull_check: str = "offline"  # pull.PULL_CHECKS: which registries the pull check contacts
 
 
 @dataclass
@@ -96,6 +97,7 @@ class State:
         self.upserts = 0
         self._seq = 0
         self.after_upsert: list[Callable[[Deployment, Spec], None]] = []
+        self.variance = Variance()  # how the open behaviours of the live API are played
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -175,11 +177,10 @@ class State:
             connection = self.registry_by_name(str(name))
             if connection is None:
                 return "pre-apply-error", f"container registry '{name}' not found"
-        if self.timings.pull_check:
-            message = pull.check_pull(str(data.get("image", "")), connection)
-            if message:
-                return "pull-error", message
-        return mode, None
+        check = pull.check_pull(str(data.get("image", "")), connection, self.timings.pull_check)
+        if check.problem:
+            return "pull-error", check.problem
+        return mode, check.notice  # a notice shows as the instances' stateMessage
 
     def upsert(
         self,
@@ -315,7 +316,7 @@ class State:
         healthy = spec.mode == "healthy" and age >= t.healthy_after
         errored = spec.mode in ("crash-loop", "pull-error")
         state = "running" if healthy else ("errored" if errored else "starting")
-        message = spec.message if errored else None
+        message = spec.message  # the failure, or a notice (e.g. "not checked offline")
         started = iso(spec.wall + t.apply_after)
         instances = [
             {
