@@ -70,21 +70,31 @@ def _union_branch(issues: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
     return min(fitting or [[]], key=len)
 
 
+def _said(issue: Mapping[str, Any]) -> str:
+    where = untrusted(".".join(map(str, _field_path(issue))), 80)
+    message = untrusted(issue.get("message", "?"), 80)
+    return f"{where}: {message}" if where else message
+
+
 def rejection_findings(
     issues: Sequence[Mapping[str, Any]], loaded: Any, path: str, config: Mapping[str, Any]
 ) -> list[Finding]:
-    """Findings for a 400: the issues themselves, or for a vague answer our own explanation."""
-    if not is_vague(issues):
-        return issues_to_findings(issues, loaded, path)
-    from paperspace_deploy.spec.shapes import explain
+    """Findings for a 400: the issues themselves, or for a vague answer our own explanation.
+    `latest` with v0 fields is always explained (the flat answer, "resources.machineType:
+    Required", does not say that the spec is in another shape)."""
+    from paperspace_deploy.spec.shapes import explain, latest_v0_problems
 
-    said = "; ".join(untrusted(i.get("message", "?"), 80) for i in issues[:3]
-                     if isinstance(i, Mapping))  # fmt: skip
+    if not is_vague(issues) and not latest_v0_problems(config):
+        return issues_to_findings(issues, loaded, path)
+
+    said = "; ".join(_said(i) for i in issues[:3] if isinstance(i, Mapping))
     findings = []
     for problem in explain(config):
         line, col = _locate(loaded, problem.path)
         findings.append(Finding(path, line, col, Severity.ERROR, "api-shape", problem.message))
     branch = [i for i in _union_branch(issues) if _field_path(i)]
+    if not is_vague(issues):
+        branch = list(issues)
     if findings:
         first = findings[0]
         text = f"Paperspace rejected the spec ({said}); {first.message}"

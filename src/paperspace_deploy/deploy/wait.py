@@ -58,13 +58,16 @@ def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
         polled = Polled(fetch(deployment))
         while True:
             decision = decide(target, memo, polled, time.monotonic(), run.wait)
-            if decision.act is Act.FETCH_HISTORY:
-                stop_at = {target.prev_spec, decision.memo.our}
-                polled = replace(polled, history=fetch(read_history, run, dep_id, stop_at))
-            elif decision.act is Act.FETCH_RUNS:
-                polled = replace(polled, runs=fetch(run.client.get_runs, dep_id))
-            else:
-                break
+            try:
+                if decision.act is Act.FETCH_HISTORY:
+                    stop_at = {target.prev_spec, decision.memo.our}
+                    polled = replace(polled, history=fetch(read_history, run, dep_id, stop_at))
+                elif decision.act is Act.FETCH_RUNS:
+                    polled = replace(polled, runs=fetch(run.client.get_runs, dep_id))
+                else:
+                    break
+            except NotFound:  # deleted between two calls of this poll
+                polled = Polled(None)
         memo = decision.memo
         _record(run, result, polled, memo)
         for note in decision.notes:
