@@ -163,9 +163,11 @@ def decide(target: Target, memo: Memo, polled: Polled, now: float,
             return wait("deployment not visible yet (404)")
         return Decision(Act.FAILED, memo,
                         f"deployment {target.deployment_id} was deleted while waiting")  # fmt: skip
-    spec = dep.get("latestSpec") if isinstance(dep.get("latestSpec"), Mapping) else {}
+    latest = dep.get("latestSpec")
+    spec: Mapping[str, Any] = latest if isinstance(latest, Mapping) else {}
     spec_id = spec.get("id") if isinstance(spec.get("id"), str) else None
-    our, notes = memo.our, ()
+    our = memo.our
+    notes: tuple[str, ...] = ()
     config, sha, prev = target.config, target.sha, target.prev_spec
     if our is None:
         if not spec_id or spec_id == prev:

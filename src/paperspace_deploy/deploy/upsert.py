@@ -41,12 +41,19 @@ def before_upsert(run: Run, live: Mapping[str, Any] | None) -> tuple[str | None,
     if not live:
         return None, frozenset()
     dep_id = valid_id(live.get("id"), "deployment id")
-    spec = live.get("latestSpec") if isinstance(live.get("latestSpec"), Mapping) else {}
+    latest = live.get("latestSpec")
+    spec: Mapping[str, Any] = latest if isinstance(latest, Mapping) else {}
     prev = optional_id(spec.get("id"), "spec id")
     if prev is None:  # "if invalid, null is returned": the newest history entry is the live one
         prev = optional_id(_history_head(run, dep_id), "spec id")
+    from paperspace_deploy.api.errors import NotFound
+
     seen: set[str] = set()
-    for r in run.client.get_runs(dep_id):
+    try:
+        runs = run.client.get_runs(dep_id)
+    except NotFound:  # deleted since the lookup: the upsert will create it again
+        runs = []
+    for r in runs:
         if isinstance(r, Mapping):
             seen.add(str(r.get("id")))
             instances = [i for i in r.get("instances") or [] if isinstance(i, Mapping)]

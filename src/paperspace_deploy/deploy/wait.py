@@ -7,6 +7,7 @@ when it changes, and turns its answers into results and exceptions.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -100,7 +101,8 @@ def _record(run: Run, result: DeployResult, polled: Polled, memo: Memo) -> None:
 def _superseded(decision: Decision, memo: Memo, dep_id: str) -> Superseded:
     spec = decision.spec or {}
     git = identify.git_sha(spec)
-    data = spec.get("data") if isinstance(spec.get("data"), dict) else {}
+    stored = spec.get("data")
+    data: Mapping[str, Any] = stored if isinstance(stored, Mapping) else {}
     return Superseded(
         f"superseded: spec {untrusted(decision.message, 80)} (image "
         f"{untrusted(data.get('image'), 200)}{f', git {untrusted(git, 12)}' if git else ''}) "

@@ -177,7 +177,10 @@ class State:
             connection = self.registry_by_name(str(name))
             if connection is None:
                 return "pre-apply-error", f"container registry '{name}' not found"
-        check = pull.check_pull(str(data.get("image", "")), connection, self.timings.pull_check)
+        how = self.timings.pull_check
+        if isinstance(how, bool):  # the older boolean form
+            how = "offline" if how else "off"
+        check = pull.check_pull(str(data.get("image", "")), connection, how)
         if check.problem:
             return "pull-error", check.problem
         return mode, check.notice  # a notice shows as the instances' stateMessage

@@ -320,7 +320,7 @@ def _config(c: _Checker, v: Any, p: Path, union: bool, latest_v1_only: bool) -> 
     union_errors = []
     for options, discriminated in UNION_2024 if latest_v1_only else UNION_2023:
         b = _Checker(c.strict)
-        legacy = options.get(version, next(iter(options.values())))
+        legacy = options.get(str(version), next(iter(options.values())))
         if version not in options:
             expected = " | ".join(repr(o) for o in options)
             if discriminated:

@@ -95,7 +95,8 @@ def latest_v0_fields(config: Mapping[str, Any]) -> list[Path]:
 
 def v1_rewrite(config: Mapping[str, Any]) -> dict[str, Any]:
     """The v1 form of a v0-shaped spec's shape-bearing fields: apiVersion and resources."""
-    resources = config.get("resources") if isinstance(config.get("resources"), Mapping) else {}
+    given = config.get("resources")
+    resources: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     port = config.get("port", 80)
     if isinstance(port, str) and port.strip().isdigit():  # `port: "7860"` (quoted in YAML)
         port = int(port)
