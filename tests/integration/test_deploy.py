@@ -320,7 +320,7 @@ def test_cli_deploy_json_and_plan_text(emulator, make_spec):
     assert code == 0 and '~ image: "nginx:1" -> "nginx:2"' in out
 
 
-def test_cli_rollout_failure_exit_5_and_api_down_exit_3(emulator, make_spec):
+def test_cli_rollout_failure_exit_5(emulator, make_spec):
     env = [{"name": "PSD_EMULATOR_MODE", "value": "pre-apply-error"}]
     spec = str(make_spec(env=env))
     code, _, err = cli(
@@ -328,13 +328,19 @@ def test_cli_rollout_failure_exit_5_and_api_down_exit_3(emulator, make_spec):
         "--image", "nginx:1", "--poll-interval", "0.02",
     )  # fmt: skip
     assert code == ExitCode.ROLLOUT_FAILED and "could not apply" in err
-    code, _, err = cli(
-        emulator, "deploy", "--spec", spec, "--project-id", emulator.project_id,
-        "--image", "nginx:1", "--timeout", "3",
-        env={"PAPERSPACE_API_URL": "http://127.0.0.1:9/v1"},
-    )  # fmt: skip
-    assert code == ExitCode.UNAVAILABLE and "unavailable" in err.lower()
     assert "Traceback" not in err
+
+
+def test_cli_api_down_exit_3(make_spec):  # no emulator: the same under every profile
+    out, err = io.StringIO(), io.StringIO()
+    env = {"PAPERSPACE_API_URL": "http://127.0.0.1:9/v1", "PAPERSPACE_API_KEY": "k"}
+    code = main(
+        ["deploy", "--spec", str(make_spec()), "--project-id", "p0000000001", "--image",
+         "nginx:1", "--timeout", "3"],
+        Io(stdout=out, stderr=err, environ=env),
+    )  # fmt: skip
+    assert code == ExitCode.UNAVAILABLE and "unavailable" in err.getvalue().lower()
+    assert "Traceback" not in err.getvalue()
 
 
 def test_api_down_is_unavailable(make_spec):
