@@ -57,7 +57,7 @@ YML
   # A tiny base image made locally (nothing can be pulled here): static busybox as /bin/sh.
   rootfs="$dir/busybox-rootfs"; rm -rf "$rootfs"; mkdir -p "$rootfs/bin" "$rootfs/tmp"
   cp "$(command -v busybox)" "$rootfs/bin/busybox"
-  for applet in sh echo cat ls mkdir false true sleep env; do ln -sf busybox "$rootfs/bin/$applet"; done
+  for applet in sh echo cat ls mkdir false true sleep env httpd test; do ln -sf busybox "$rootfs/bin/$applet"; done
   tar -C "$rootfs" -c . | DOCKER_HOST="unix://$sock" docker import - psd-test/busybox:latest >/dev/null
 
   cat >"$dir/env" <<ENV

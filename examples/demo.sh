@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The README's first command:   bash examples/demo.sh
 #
-# Runs the main job end to end on this machine: starts the Paperspace API emulator and a local
-# registry (and a private dockerd when none is configured and we are root, via .ci/services.sh),
-# lints the example spec, builds the example app through the Docker Engine, pushes it, checks
-# the spec's registry connection, deploys the pushed digest to the emulator, waits until healthy
-# and prints the result. Everything it starts is stopped again on exit.
+# Runs the main job end to end on this machine: starts the Paperspace API emulator in run mode
+# and a local registry (and a private dockerd when none is configured and we are root, via
+# .ci/services.sh), lints the example spec, builds the example app through the Docker Engine,
+# pushes it, checks the spec's registry connection, deploys the pushed digest to the emulator --
+# which pulls it and really runs it, probing /healthz like the platform -- waits until healthy
+# and fetches the app's page through the deployment's endpoint. Everything it starts (the
+# container included) is stopped and removed again on exit.
 #
 # Reuses running services when DOCKER_HOST and PSD_TEST_REGISTRY(_USER/_PASSWORD) are exported
 # (the environment file .ci/services.sh writes), e.g. `. /tmp/psd-dev/env; bash examples/demo.sh`.
@@ -59,20 +61,30 @@ export PAPERSPACE_API_KEY="demo-$("$py" -c 'import secrets; print(secrets.token_
 export PAPERSPACE_API_URL="http://127.0.0.1:$port/v1"
 export PAPERSPACE_PROJECT_ID=pdemo00001
 export REGISTRY_USERNAME=$PSD_TEST_REGISTRY_USER REGISTRY_PASSWORD=$PSD_TEST_REGISTRY_PASSWORD
-say "Starting the Paperspace API emulator on 127.0.0.1:$port"
-"$py" -m paperspace_deploy emulator --port "$port" --api-key "$PAPERSPACE_API_KEY" --project "$PAPERSPACE_PROJECT_ID=Demo" \
+say "Starting the Paperspace API emulator in run mode on 127.0.0.1:$port"
+"$py" -m paperspace_deploy emulator --run --port "$port" --api-key "$PAPERSPACE_API_KEY" \
+  --project "$PAPERSPACE_PROJECT_ID=Demo" \
   --registry "local=http://$PSD_TEST_REGISTRY,$PSD_TEST_REGISTRY_USER,REGISTRY_PASSWORD" \
-  --apply-after 0.5 --healthy-after 2 >"$state/emulator.log" 2>&1 &
-emulator_pid=$!  # the python process itself (not a subshell), so the kill reaches it
+  >"$state/emulator.log" 2>&1 &
+emulator_pid=$!  # the python process itself (not a subshell), so SIGTERM reaches it
 for _ in $(seq 50); do
   curl -fsS -o /dev/null -H "Authorization: Bearer $PAPERSPACE_API_KEY" \
     "$PAPERSPACE_API_URL/projects" 2>/dev/null && break
   sleep 0.1
 done
 
-# The example spec names the connection `ghcr`; here the connection is `local`.
+# The example spec names the connection `ghcr`; here the connection is `local`. Run mode uses
+# host networking, so the app's port 8080 is this machine's: when it is taken, the demo's copy of
+# the spec moves the app (ports, probe and the httpd command) to a free port.
 spec="$state/app.yaml"
 sed 's/^containerRegistry: ghcr$/containerRegistry: local/' examples/.paperspace/app.yaml >"$spec"
+if ! "$py" -c 'from paperspace_deploy.emulator.proxy import port_free; import sys; sys.exit(not port_free(8080))'; then
+  app_port=$("$py" -c 'import random; from paperspace_deploy.emulator.proxy import port_free
+print(next(p for p in iter(lambda: random.randrange(20000, 32000), 0) if port_free(p)))')
+  sed -i "s/8080/$app_port/" "$spec"
+  printf 'command: ["/bin/busybox", "httpd", "-f", "-p", "%s", "-h", "/www"]\n' "$app_port" >>"$spec"
+  say "Port 8080 is in use here: the demo's copy of the spec runs the app on $app_port"
+fi
 
 say "1/2 Lint the spec (no secrets, no network)"
 psd lint "$spec"
@@ -84,14 +96,19 @@ psd deploy --spec "$spec" --build --context examples --image "$image" \
 
 say "Done: what the emulator now serves (GET /projects/$PAPERSPACE_PROJECT_ID/deployments)"
 curl -fsS -H "Authorization: Bearer $PAPERSPACE_API_KEY" \
-  "$PAPERSPACE_API_URL/projects/$PAPERSPACE_PROJECT_ID/deployments" |
-  "$py" -c '
+  "$PAPERSPACE_API_URL/projects/$PAPERSPACE_PROJECT_ID/deployments" >"$state/deployments.json"
+"$py" - "$state/deployments.json" <<'PY'
 import json, sys
-for d in json.load(sys.stdin).get("items", []):
+for d in json.load(open(sys.argv[1])).get("items", []):
     spec = d.get("latestSpec") or {}
-    image = (spec.get("data") or {}).get("image")
     print("  name:     ", d.get("name"))
-    print("  image:    ", image)
-    print("  endpoint:  https://%s" % d.get("endpoint"))
+    print("  image:    ", (spec.get("data") or {}).get("image"))
+    print("  endpoint: ", d.get("endpoint"))
     print("  healthy:  ", bool(spec.get("dtHealthy")))
-'
+PY
+endpoint=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["items"][0]["endpoint"])' \
+  "$state/deployments.json")
+[ -n "$endpoint" ] || die "no endpoint in the API's answer"
+
+say "The app itself, through the deployment's endpoint (GET $endpoint/)"
+curl -fsS "$endpoint/" | sed 's/^/  /'

@@ -17,9 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# The CI system running the suite must not leak into what the code under test detects (a
+# GitHub workspace, a GitLab project dir, a pull request): tests set what they need themselves.
+HOST_CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH",
+                     "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITLAB_CI", "CI_PROJECT_DIR",
+                     "CI_MERGE_REQUEST_IID", "RUNNER_DEBUG")  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No test reads or writes the real ~/.docker or other dotfiles."""
+    """No test reads or writes the real ~/.docker or other dotfiles, or sees the host's CI."""
+    for name in HOST_CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("DOCKER_CONFIG", str(home / ".docker"))
@@ -67,3 +76,20 @@ def docker_host() -> str:
 def base_image(docker_host: str) -> str:
     """A busybox image imported locally by .ci/services.sh (FROM it for RUN steps)."""
     return os.environ.get("PSD_TEST_BASE_IMAGE", "psd-test/busybox:latest")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_run_mode_leftovers() -> object:
+    """Session end: no container started by the emulator's run mode is left (label filter)."""
+    yield
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host.startswith("unix://") or not Path(host[len("unix://") :]).exists():
+        return
+    import docker
+
+    client = docker.APIClient(base_url=host)
+    try:
+        left = client.containers(all=True, filters={"label": "io.paperspace-deploy.emulator"})
+    finally:
+        client.close()
+    assert not left, f"run mode left containers behind: {[c['Names'] for c in left]}"

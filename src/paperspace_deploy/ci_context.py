@@ -76,6 +76,20 @@ def _event_payload(path: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _from_a_fork(head_repo: Any, base_repo: dict[str, Any]) -> bool:
+    """Fails closed: an unreadable or missing event payload, or a head repository that is null
+    (a deleted fork) or unnamed, counts as a fork -- untrusted, no secrets, no push."""
+    if not isinstance(head_repo, dict) or not isinstance(head_repo.get("full_name"), str):
+        return True
+    if head_repo.get("fork"):
+        return True
+    return head_repo["full_name"] != base_repo.get("full_name")
+
+
 def _github(env: Mapping[str, str]) -> CiContext:
     ref = env.get("GITHUB_REF", "")
     event = env.get("GITHUB_EVENT_NAME", "")
@@ -102,18 +116,13 @@ def _github(env: Mapping[str, str]) -> CiContext:
     head_ref = env.get("GITHUB_REF_NAME") or None
     fork = False
     if event.startswith("pull_request"):  # includes pull_request_target (not a fork run)
-        pull = payload.get("pull_request") if isinstance(payload.get("pull_request"), dict) else {}
-        head, base = pull.get("head") or {}, pull.get("base") or {}
+        raw_pull = payload.get("pull_request")
+        pull: dict[str, Any] = raw_pull if isinstance(raw_pull, dict) else {}
+        head = _mapping(pull.get("head"))
+        base = _mapping(pull.get("base"))
         head_sha = head.get("sha") if isinstance(head.get("sha"), str) else head_sha
         head_ref = env.get("GITHUB_HEAD_REF") or head_ref
-        head_repo, base_repo = head.get("repo") or {}, base.get("repo") or {}
-        fork = event in FORK_EVENTS and (
-            bool(head_repo.get("fork"))
-            or (
-                bool(head_repo.get("full_name"))
-                and head_repo.get("full_name") != base_repo.get("full_name")
-            )
-        )
+        fork = event in FORK_EVENTS and _from_a_fork(head.get("repo"), _mapping(base.get("repo")))
     return CiContext(
         provider="github",
         sha=env.get("GITHUB_SHA") or None,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 
 from paperspace_deploy import __version__
-from paperspace_deploy.errors import DeployError, ExitCode, report_internal_error
+from paperspace_deploy.errors import ExitCode, run_guarded
 from paperspace_deploy.io import Io
 
 COMMANDS = {
@@ -24,6 +24,7 @@ COMMANDS = {
     "plan": "Show what a deploy would change, without changing anything",
     "deploy": "Lint, check the registry connection, upsert and wait for the rollout",
     "emulator": "Run the local Paperspace API emulator",
+    "up": "Run a spec locally in a container, probed like the platform (--local)",
 }
 
 
@@ -58,19 +59,12 @@ def main(argv: Sequence[str] | None = None, io: Io | None = None) -> int:
     if args.command is None:
         parser.print_help(io.stderr)
         return ExitCode.USAGE
-    return run_guarded(lambda: args._module.run(args, io), io)
+    from paperspace_deploy.commands import interrupt_on_sigterm
 
-
-def run_guarded(fn, io: Io) -> int:  # type: ignore[no-untyped-def]
-    """Map expected errors to exit codes; never show a traceback to the user."""
-    try:
-        return int(fn())
-    except DeployError as exc:
-        io.err(f"error: {exc.render()}")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        io.err("interrupted")
-        return int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # a bug: keep the details out of the CI log but findable
-        io.err(f"error: {report_internal_error(exc)}")
-        return int(ExitCode.INTERNAL)
+    with interrupt_on_sigterm():
+        outcome = run_guarded(lambda: int(args._module.run(args, io)))
+    if outcome.message:
+        io.err(
+            outcome.message if outcome.code == ExitCode.INTERRUPTED else f"error: {outcome.message}"
+        )
+    return outcome.code

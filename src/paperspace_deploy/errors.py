@@ -13,6 +13,8 @@ Exit codes (documented in README and docs/reliability.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -93,3 +95,29 @@ def report_internal_error(exc: BaseException) -> str:
     except OSError:
         where = "no details saved (could not write a crash log)"
     return f"unexpected internal error ({type(exc).__name__}); {where}. Please report it."
+
+
+@dataclass
+class Outcome:
+    """How a run ended, for both faces: the exit code, and the error to show (None on success)."""
+
+    code: int
+    error: DeployError | None = None  # an expected failure: its render() is what to show
+    message: str | None = None  # what to print: the rendered error, or the internal-error note
+
+    @property
+    def ok(self) -> bool:
+        return self.code == ExitCode.OK
+
+
+def run_guarded(fn: Callable[[], int]) -> Outcome:
+    """The one error handler: expected errors -> their exit code, Ctrl-C/SIGTERM -> 130, a bug
+    -> 70 with the traceback saved to a file. Never a traceback in the log."""
+    try:
+        return Outcome(int(fn()))
+    except DeployError as exc:
+        return Outcome(int(exc.exit_code), exc, exc.render())
+    except KeyboardInterrupt:
+        return Outcome(int(ExitCode.INTERRUPTED), None, "interrupted")
+    except Exception as exc:  # a bug: keep the details out of the CI log but findable
+        return Outcome(int(ExitCode.INTERNAL), None, report_internal_error(exc))

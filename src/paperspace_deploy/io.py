@@ -1,17 +1,61 @@
 """The injected environment every command runs in (HTTPie's pattern): streams, env, cwd.
 
 Commands never touch sys.stdout or os.environ directly, so the CLI, the action and the tests can
-all run the same code with their own streams and environment.
+all run the same code with their own streams and environment. Both streams pass through the
+run's `Secrets` (`redact.py`): whatever is written -- our lines, a reporter's document, engine
+output -- has every known secret variant replaced first. On a GitHub runner
+(GITHUB_ACTIONS=true) every line is also made inert (`safetext.inert`): text from a spec, a
+build or a server can never become a workflow command, whatever the format. Our own workflow
+commands go through `commands_stdout`/`commands_stderr` (scrubbed, not inert), and only
+`::add-mask::` uses `raw_stdout`, since it must carry the value.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
+
+from paperspace_deploy.redact import Secrets
+from paperspace_deploy.safetext import inert
+
+
+class _Scrubbed(io.TextIOBase):
+    """A text stream that scrubs secrets (and, for a runner, makes lines inert) before passing
+    text on. Whole lines are passed: a partial line waits for its end or for flush()."""
+
+    def __init__(self, raw: TextIO, secrets: Secrets, inert_lines: bool) -> None:
+        self.raw = raw
+        self.secrets = secrets
+        self.inert_lines = inert_lines
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        data = self._partial + text
+        cut = data.rfind("\n") + 1
+        self._partial = data[cut:]
+        if cut:
+            self._emit(data[:cut])
+        return len(text)
+
+    def _emit(self, text: str) -> None:
+        text = self.secrets.scrub(text)
+        if self.inert_lines:
+            text = "".join(inert(line) for line in text.splitlines(keepends=True))
+        self.raw.write(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._emit(self._partial)
+            self._partial = ""
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
 
 
 @dataclass
@@ -20,6 +64,15 @@ class Io:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
+    secrets: Secrets = field(default_factory=Secrets)
+
+    def __post_init__(self) -> None:
+        runner = self.environ.get("GITHUB_ACTIONS") == "true"
+        self.raw_stdout = self.stdout
+        self.commands_stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, False))
+        self.commands_stderr = cast(TextIO, _Scrubbed(self.stderr, self.secrets, False))
+        self.stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, runner))
+        self.stderr = cast(TextIO, _Scrubbed(self.stderr, self.secrets, runner))
 
     def out(self, text: str = "") -> None:
         self.stdout.write(text + "\n")

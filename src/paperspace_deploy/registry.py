@@ -44,20 +44,23 @@ def from_api(client: ApiClient) -> Connections:
     return Connections(names, urls, "api")
 
 
-def from_offline(names: str | None, names_file: str | Path | None) -> Connections | None:
-    """Parse `--registries a,b` and/or a file: JSON (list of names or {name,url}) or lines."""
-    if not names and not names_file:
-        return None
-    found: list[str] = [n.strip() for n in (names or "").split(",") if n.strip()]
+def from_offline(names: list[str], names_file: Path | None) -> Connections:
+    """An offline list: names (already split) and/or a file -- JSON (a list of names or
+    {name, url} objects, or {"items": [...]}) or one name per line. `names_file` must already be
+    checked to be a regular file inside the workspace (`workspace.contained`)."""
+    found: list[str] = [n.strip() for n in names if n.strip()]
     urls: dict[str, str] = {}
     if names_file:
         path = Path(names_file)
         try:
-            if path.stat().st_size > MAX_FILE:
-                raise UsageError(f"registries file {path} is larger than 1 MiB")
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_FILE + 1)
         except OSError as exc:
             raise UsageError(f"cannot read registries file {path}: {exc.strerror}") from None
+        if len(raw) > MAX_FILE:
+            raise UsageError(f"registries file {path} is larger than 1 MiB")
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise UsageError(f"registries file {path} is not UTF-8 text") from None
         try:
@@ -123,8 +126,9 @@ def check_registry(
             finding(
                 Severity.NOTICE,
                 "registry-check-skipped",
-                "registry check skipped: no API key and no --registries list "
-                f"(containerRegistry {name!r} not verified)",
+                f"registry check skipped: containerRegistry {_show(name)!r} not verified (lint "
+                "never asks the API; pass the connection names with --registries or the "
+                "container-registries input, or plan/deploy check it)",
                 (line, col),
             )
         ]

@@ -111,7 +111,8 @@ def test_lint_mode_on_a_broken_spec_annotates_it(client, action_image, tmp_path,
         ("deploy/app.yaml", "11"),
     }  # fmt: skip
     assert r["outputs"]["lint-errors"] == "4"
-    assert "deploy/app.yaml:11:1" in r["summary"]
+    assert "<code>deploy/app.yaml</code>: ❌ 4 errors" in r["summary"]  # one table per file
+    assert "| 11:1 |" in r["summary"]
     assert "Traceback" not in r["stdout"] + r["stderr"]
     assert _tree(ws) == before  # nothing written into the workspace (no root-owned files)
 

@@ -1,4 +1,5 @@
-"""Inputs (the runner's INPUT_* spelling), fork-PR rules and secret masking, in-process."""
+"""The action face: inputs (the runner's INPUT_* spelling, read through the option table),
+fork-PR rules and secret masking, in-process."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import pytest
 from canary import leaks, masks_come_first, without_mask_lines
 from runner_commands import process
 
-from paperspace_deploy import action, ci_context
+from paperspace_deploy import action, ci_context, options
 from paperspace_deploy.errors import ExitCode, InputError
 
 
 def test_input_spelling_hyphen_and_underscore_trimmed() -> None:
     env = {"INPUT_API-KEY": "  k1 \n", "INPUT_PROJECT_ID": " p1 "}
-    assert action.get_input(env, "api-key") == "k1"
-    assert action.get_input(env, "project-id") == "p1"  # underscore fallback
-    assert action.get_input(env, "missing") == ""
+    assert options.get_input(env, "api-key") == "k1"
+    assert options.get_input(env, "project-id") == "p1"  # underscore fallback
+    assert options.get_input(env, "missing") == ""
 
 
 def test_inputs_match_actions_toolkit_get_input(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,28 +30,29 @@ def test_inputs_match_actions_toolkit_get_input(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("INPUT_MY INPUT", " x ")
     import os
 
-    assert action.get_input(os.environ, "container-registries") == core.get_input(
+    assert options.get_input(os.environ, "container-registries") == core.get_input(
         "container-registries"
     )
-    assert action.get_input(os.environ, "my input") == core.get_input("my input")
+    assert options.get_input(os.environ, "my input") == core.get_input("my input")
 
 
 @pytest.mark.parametrize("value,expected", [("true", True), ("FALSE", False), ("", True)])
 def test_booleans(value: str, expected: bool) -> None:
-    assert action.get_bool({"INPUT_WAIT": value}, "wait", True) is expected
+    inputs = options.read_inputs({"INPUT_WAIT": value}, "deploy")
+    assert options.complete(inputs, "deploy", {})["wait"] is expected
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "on"])
 def test_boolean_rejects_yaml_style(value: str) -> None:
     with pytest.raises(InputError, match="input 'wait' must be true"):
-        action.get_bool({"INPUT_WAIT": value}, "wait", True)
+        options.read_inputs({"INPUT_WAIT": value}, "deploy")
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "100000"])
 def test_timeout_bounds(runner, value: str) -> None:  # type: ignore[no-untyped-def]
-    result = runner.run(mode="lint", timeout=value)
+    result = runner.run(mode="deploy", timeout=value)
     assert result.code == ExitCode.INVALID
-    assert "input 'timeout' must be 1..360 minutes" in result.stdout
+    assert "input 'timeout' must be" in result.stdout
     assert result.summary.startswith("## paperspace-deploy")
     assert [c.name for c in result.commands] == ["error"]
 
@@ -61,15 +63,28 @@ def test_unknown_mode(runner) -> None:  # type: ignore[no-untyped-def]
     assert "input 'mode' must be one of deploy, lint, build, plan" in result.stdout
 
 
-def test_settings_repr_hides_secrets() -> None:
-    s = action.read_settings({"INPUT_API-KEY": "key-canary-1", "INPUT_PASSWORD": "pw-canary-1"})
-    assert "canary" not in repr(s)
+def test_request_reprs_hide_secrets(runner) -> None:  # type: ignore[no-untyped-def]
+    from paperspace_deploy.api.retry import Deadline
+    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.image.options import BuildOptions
+    from paperspace_deploy.io import Io
+    from paperspace_deploy.workspace import Workspace
+
+    (runner.workspace / "paperspace.yaml").write_text("name: a\n")
+    env = {"INPUT_API-KEY": "key-canary-1", "INPUT_PASSWORD": "pw-canary-1", "INPUT_USERNAME": "u",
+           "INPUT_PROJECT-ID": "p1", "INPUT_IMAGE": "ghcr.io/o/a"}  # fmt: skip
+    inputs = options.read_inputs(env, "deploy")
+    ws, io_ = Workspace(runner.workspace, runner.workspace), Io(environ=env)
+    req = DeployRequest.from_action(inputs, ws, io_, "deploy", deadline=Deadline(60))
+    opts = BuildOptions.from_action(inputs, ws, io_, "deploy", deadline=Deadline(60))
+    assert "canary" not in repr(req) + repr(opts) + repr(inputs.keys())
 
 
 def test_deploy_without_api_key(runner) -> None:  # type: ignore[no-untyped-def]
-    result = runner.run(mode="deploy")
+    (runner.workspace / "paperspace.yaml").write_text("name: a\n")
+    result = runner.run(mode="deploy", project_id="p1")
     assert result.code == ExitCode.INVALID
-    assert "api-key is required to deploy (lint mode needs none)" in result.stdout
+    assert "an API key is required (input api-key" in result.stdout
 
 
 def _fork_event(runner, fork: bool = True) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +121,7 @@ def test_multiline_secret_is_masked_line_by_line_before_anything_else(runner) ->
     password = (
         "-----BEGIN KEY-----\nline-one-" + secrets.token_hex(8) + "\nline%0Atwo\n-----END-----"
     )
-    result = runner.run(mode="lint", password=password, username="ci", timeout="0")
+    result = runner.run(mode="deploy", password=password, username="ci", timeout="0")
     masks = [c.data for c in result.commands if c.name == "add-mask"]
     assert password in masks  # the escaped whole value round-trips through the runner's parser
     for line in password.splitlines():
@@ -116,7 +131,7 @@ def test_multiline_secret_is_masked_line_by_line_before_anything_else(runner) ->
 
 
 def test_short_values_are_not_masked(runner) -> None:  # type: ignore[no-untyped-def]
-    result = runner.run(mode="lint", username="admin", password="abc", timeout="0")
+    result = runner.run(mode="deploy", username="admin", password="abc", timeout="0")
     masks = [c.data for c in result.commands if c.name == "add-mask"]
     assert "abc" not in masks and "admin" not in masks
 

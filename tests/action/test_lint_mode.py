@@ -34,7 +34,8 @@ def test_broken_spec_annotations_outputs_and_summary(runner) -> None:  # type: i
     assert all(c.properties["title"].startswith("paperspace-deploy: ") for c in errors)
     assert result.outputs["lint-errors"] == "4"
     assert result.outputs["lint-warnings"] == "0"
-    assert "❌ failed" in result.summary and "broken.yaml:7:13" in result.summary
+    assert "❌ failed" in result.summary and "| 7:13 |" in result.summary
+    assert "#### <code>broken.yaml</code>: ❌ 4 errors" in result.summary  # one table per file
     assert "the spec has 4 error(s)" in result.stdout
 
 
@@ -65,7 +66,7 @@ def test_fork_pr_without_key_skips_registry_check_with_notice(runner) -> None:  
     result = runner.run(mode="lint")
     assert result.code == ExitCode.OK
     assert next(c.data for c in result.annotations("notice")).startswith("registry check skipped")
-    assert "fork pull request" in result.summary
+    assert "registry check skipped" in result.summary
 
 
 def test_more_than_ten_errors_overflow_into_log_and_summary(runner) -> None:  # type: ignore[no-untyped-def]
@@ -156,13 +157,15 @@ def test_real_world_fixtures(runner) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_registry_check_through_the_api(runner, emulator, registry) -> None:  # type: ignore[no-untyped-def]
-    """With a key (push to main), lint asks the emulator's /container-registries."""
+    """Lint never asks the API (a notice says so); plan checks /container-registries."""
     emulator.add_registry("ghcr", registry)
     (runner.workspace / "paperspace.yaml").write_text(GOOD)
-    api = {"api_key": emulator.key, "api_url": emulator.url}
-    assert runner.run(mode="lint", **api).code == ExitCode.OK
+    api = {"api_key": emulator.key, "api_url": emulator.url, "project_id": emulator.project_id}
+    linted = runner.run(mode="lint", **api)
+    assert linted.code == ExitCode.OK and linted.annotations("notice")
+    assert runner.run(mode="plan", **api).code == ExitCode.OK
     (runner.workspace / "paperspace.yaml").write_text(GOOD.replace("ghcr", "ghrc"))
-    result = runner.run(mode="lint", **api)
+    result = runner.run(mode="plan", **api)
     assert result.code == ExitCode.INVALID
     (err,) = result.annotations("error")
     assert "registry connection 'ghrc' not found in your team" in err.data

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from paperspace_deploy import options
+
 REPO = Path(__file__).resolve().parents[2]
-INPUTS = [
-    "mode", "spec", "api-key", "project-id", "api-url", "image", "context", "dockerfile",
-    "build-args", "tags", "push", "registry", "username", "password", "container-registries",
-    "wait", "timeout", "strict",
-]  # fmt: skip
+# every input but `mode` comes from the option table (tests/unit/test_options.py checks the rest)
+INPUTS = ["mode"] + [n for o in options.OPTIONS if o.action for n in (o.name, *o.aliases)]
 OUTPUTS = [
     "image", "digest", "tags", "deployment-id", "spec-id", "endpoint", "changed", "lint-errors",
     "lint-warnings",

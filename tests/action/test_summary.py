@@ -44,7 +44,7 @@ def test_unsafe_endpoint_is_not_a_link() -> None:
 def test_overflow_marked_beyond_ten_per_type() -> None:
     findings = [finding(i) for i in range(1, 13)] + [finding(20, Severity.WARNING)]
     md = render(Summary(mode="lint", specs=["app.yaml"], findings=findings))
-    assert md.count("error ¹") == 2 and "warning ¹" not in md
+    assert md.count("error&nbsp;¹") == 2 and "warning&nbsp;¹" not in md
     assert "2 finding(s) beyond GitHub's 10 annotations" in md
 
 

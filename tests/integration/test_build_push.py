@@ -226,7 +226,7 @@ def test_dockerfile_outside_workspace_is_refused(tmp_path):
         env(GITHUB_WORKSPACE=str(tmp_path)),
         tmp_path,
     )
-    assert code == ExitCode.INVALID and "inside the build context or workspace" in err
+    assert code == ExitCode.USAGE and "dockerfile path must be inside the workspace" in err
 
 
 def test_daemon_down_names_docker_host(tmp_path):
@@ -294,7 +294,9 @@ def test_buildkit_only_syntax_gets_a_hint(tmp_path):
 
 
 def test_build_and_push_api_returns_the_digest_ref(tmp_path, registry):
-    from paperspace_deploy.image.options import BuildOptions, build_and_push
+    from paperspace_deploy.api.retry import Deadline
+    from paperspace_deploy.image.options import BuildOptions
+    from paperspace_deploy.image.pipeline import build_and_push
 
     ctx = context(tmp_path, "FROM scratch\nCOPY a /a\n", {"a": uuid.uuid4().hex})
     image = repo(registry, "api")
@@ -308,13 +310,10 @@ def test_build_and_push_api_returns_the_digest_ref(tmp_path, registry):
         tag_rules=(),
         username=registry.username,
         password=registry.password,
+        deadline=Deadline(120),
     )
     err = io.StringIO()
-    result = build_and_push(
-        opts,
-        Io(stdout=io.StringIO(), stderr=err, environ=env(), cwd=ctx),
-        deadline=time.monotonic() + 120,
-    )
+    result = build_and_push(opts, Io(stdout=io.StringIO(), stderr=err, environ=env(), cwd=ctx))
     assert result.pushed and result.tags == [f"{image}:a", f"{image}:b"]
     assert result.digest_ref == f"{image}@{result.digest}"
     assert manifest_digest(registry, image, "b") == result.digest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,8 +35,9 @@ def test_exit_codes():
     assert lint("--strict", str(WARN)).returncode == 1
     proc = lint(str(BAD))
     assert proc.returncode == 1
+    shown = os.path.relpath(BAD)  # inside the workspace (here the cwd): relative to it
     assert (
-        f"{BAD}:8:1: error: unknown key 'healthcheck' in $ (did you mean 'healthChecks'?)"
+        f"{shown}:8:1: error: unknown key 'healthcheck' in $ (did you mean 'healthChecks'?)"
         in proc.stdout
     )
     proc = lint(str(GOOD), "missing.yaml")
@@ -74,15 +76,15 @@ def test_directories_and_globs(tmp_path: Path):
 
 
 def test_output_file_and_sarif(tmp_path: Path):
-    out = tmp_path / "lint.sarif"
-    proc = lint("--format", "sarif", "--output", str(out), str(BAD), str(GOOD))
+    out = tmp_path / "lint.sarif"  # --output must be inside the workspace (here: the cwd)
+    proc = lint("--format", "sarif", "--output", str(out), str(BAD), str(GOOD), cwd=tmp_path)
     assert proc.returncode == 1
     doc = json.loads(out.read_text())
     assert doc["version"] == "2.1.0"
     assert [r["ruleId"] for r in doc["runs"][0]["results"]] == ["unknown-key"]
     assert "unknown-key" in proc.stdout  # the log still shows the findings as text
     gl = tmp_path / "gl.json"
-    assert lint("-f", "gitlab", "-o", str(gl), str(BAD)).returncode == 1
+    assert lint("-f", "gitlab", "-o", str(gl), str(BAD), cwd=tmp_path).returncode == 1
     assert json.loads(gl.read_text())[0]["check_name"] == "unknown-key"
 
 
@@ -204,5 +206,5 @@ def test_offline_registry_list_checks_container_registry(tmp_path: Path):
     names.write_text("ghrc\n")
     proc = lint("--registries-file", str(names), "paperspace.yaml", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = lint("paperspace.yaml", env=env, cwd=tmp_path)  # no list: no registry check at all
-    assert proc.returncode == 0 and "registry" not in proc.stdout
+    proc = lint("paperspace.yaml", env=env, cwd=tmp_path)  # no list: not checked, and says so
+    assert proc.returncode == 0 and "[registry-check-skipped]" in proc.stdout

@@ -179,7 +179,18 @@ def test_identify_find_ours_only_after_the_previous_spec():
 
 def test_validated_outputs():
     assert endpoint_url("d1.Example.com") == "https://d1.example.com"
-    for bad in ("x\n::set-output name=a::b", "https://x", "a b", "", None, 5, "x" * 300):
+    assert endpoint_url("http://127.0.0.1:8123") == "http://127.0.0.1:8123"  # run mode
+    for bad in (
+        "x\n::set-output name=a::b",
+        "ftp://x",
+        "http://x/y?z",
+        "a b",
+        "",
+        None,
+        5,
+        "x" * 300,
+        "http://x\n::warning::y",
+    ):
         assert endpoint_url(bad) is None
     assert valid_id("6f1c2f7e-8a9b-4c3d-9e0f-1a2b3c4d5e6f", "id")
     for bad in ("a\nb", "", None, "x" * 200, "../x"):

@@ -60,18 +60,17 @@ def test_skipped_with_a_notice_when_nothing_to_check_against():
 
 
 def test_offline_lists_from_flag_and_files(tmp_path):
-    assert registry.from_offline(None, None) is None
-    assert registry.from_offline(" a, b ,", None).names == ["a", "b"]
+    assert registry.from_offline([" a", "b ", ""], None).names == ["a", "b"]
     lines = tmp_path / "r.txt"
     lines.write_text("# team registries\nghcr\n\ndockerhub\n")
-    assert registry.from_offline(None, lines).names == ["ghcr", "dockerhub"]
+    assert registry.from_offline([], lines).names == ["ghcr", "dockerhub"]
     js = tmp_path / "r.json"
     js.write_text(json.dumps([{"name": "ghcr", "url": "https://ghcr.io"}, "hub"]))
-    conns = registry.from_offline("extra", js)
+    conns = registry.from_offline(["extra"], js)
     assert conns.names == ["extra", "ghcr", "hub"] and conns.urls == {"ghcr": "https://ghcr.io"}
     with pytest.raises(UsageError, match="cannot read"):
-        registry.from_offline(None, tmp_path / "missing")
+        registry.from_offline([], tmp_path / "missing")
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     with pytest.raises(UsageError, match="entries must be"):
-        registry.from_offline(None, bad)
+        registry.from_offline([], bad)

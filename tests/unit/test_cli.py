@@ -25,20 +25,19 @@ def test_no_command_is_usage_error():
 def test_unexpected_exception_never_shows_traceback(monkeypatch, tmp_path):
     import tempfile
 
-    from paperspace_deploy.cli import run_guarded
+    from paperspace_deploy.errors import run_guarded
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the crash log lands here
 
     def boom():
         raise ZeroDivisionError("x")
 
-    err = io.StringIO()
-    code = run_guarded(boom, Io(stdout=io.StringIO(), stderr=err))
-    assert code == ExitCode.INTERNAL
-    assert "Traceback" not in err.getvalue()
-    assert "unexpected internal error (ZeroDivisionError)" in err.getvalue()
+    outcome = run_guarded(boom)
+    assert outcome.code == ExitCode.INTERNAL and outcome.error is None
+    assert "Traceback" not in (outcome.message or "")
+    assert "unexpected internal error (ZeroDivisionError)" in (outcome.message or "")
     (log,) = tmp_path.glob("paperspace-deploy-crash-*.log")  # the details went to the file
-    assert "ZeroDivisionError: x" in log.read_text() and str(log) in err.getvalue()
+    assert "ZeroDivisionError: x" in log.read_text() and str(log) in (outcome.message or "")
 
 
 def test_bad_flag_value_returns_usage_code_and_writes_to_injected_stderr():

@@ -268,15 +268,16 @@ def test_deadline_kills_the_build(fake):
 
 def test_unknown_builder_is_a_usage_error(fake):
     code, _, err = fake.run("--builder", "kaniko")
-    assert code == ExitCode.USAGE and "invalid choice" in err
+    assert code == ExitCode.USAGE and "must be one of auto, engine, buildx" in err
 
 
-def test_options_carry_the_builder():
+def test_options_carry_the_builder(tmp_path):
     from paperspace_deploy.cli import build_parser
-    from paperspace_deploy.image.options import BuildOptions, options_from_args
+    from paperspace_deploy.image.options import BuildOptions
 
+    io_ = Io(environ={}, cwd=tmp_path)
     args = build_parser().parse_args(["build", "--image", IMAGE, "--builder", "auto"])
-    assert options_from_args(args, {}).builder == "auto"
+    assert BuildOptions.from_args(args, io_, "build").builder == "auto"
     args = build_parser().parse_args(["build", "--image", IMAGE])
-    assert options_from_args(args, {}).builder == "engine"
+    assert BuildOptions.from_args(args, io_, "build").builder == "engine"
     assert BuildOptions(Path("."), None, IMAGE, [], {}, {}).builder == "engine"

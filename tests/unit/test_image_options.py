@@ -1,30 +1,31 @@
-"""Flags -> BuildOptions, image references, and the command's light imports."""
+"""Flags and inputs -> BuildOptions (`from_args`, `from_action`, `validate`), and the command's
+light imports."""
 
-import argparse
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from paperspace_deploy import options
 from paperspace_deploy.cli import build_parser, main
 from paperspace_deploy.errors import ExitCode, InputError, UsageError
-from paperspace_deploy.image.options import add_build_arguments, options_from_args
-from paperspace_deploy.image.reference import (
-    normalize_registry,
-    registry_of,
-    repository_path,
-    split_image_arg,
-)
+from paperspace_deploy.image.options import BuildOptions
 from paperspace_deploy.io import Io
+from paperspace_deploy.workspace import Workspace
 
 
-def parse(argv, env=None):
-    args = build_parser().parse_args(["build", *argv])
-    return options_from_args(args, env or {})
+def parse(argv, env=None, cwd: Path | None = None, command="build"):
+    cwd = cwd or Path.cwd()
+    args = build_parser().parse_args([command, *argv])
+    return BuildOptions.from_args(args, Io(environ=env or {}, cwd=cwd), command)
 
 
-def test_all_flags_reach_the_options():
+def test_all_flags_reach_the_options(tmp_path):
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "Dockerfile").write_text("FROM scratch\n")
     opts = parse(
         [
             "ctx",
@@ -55,8 +56,10 @@ def test_all_flags_reach_the_options():
             "sha,branch",
         ],
         {"REGISTRY_USERNAME": "bot", "REGISTRY_PASSWORD": "pw"},
+        tmp_path,
     )
-    assert str(opts.context) == "ctx" and opts.dockerfile == "ops/Dockerfile"
+    assert opts.context == tmp_path / "ctx"
+    assert opts.dockerfile == str(tmp_path / "ops" / "Dockerfile")  # -f: from the cwd
     assert opts.image == "ghcr.io/org/app" and opts.tags == ["v1", "extra"]
     assert opts.build_args == {"A": "1", "B": "x=y"} and opts.labels == {"l": "v"}
     assert (opts.target, opts.platform, opts.cache_from) == (
@@ -70,15 +73,16 @@ def test_all_flags_reach_the_options():
     assert "pw" not in repr(opts)
 
 
-def test_defaults():
-    opts = parse(["--image", "127.0.0.1:5000/team/app"])
-    assert str(opts.context) == "." and opts.push is None and not opts.pull
+def test_defaults(tmp_path):
+    opts = parse(["--image", "127.0.0.1:5000/team/app"], cwd=tmp_path)
+    assert opts.context == tmp_path and opts.push is None and not opts.pull
+    assert opts.builder == "engine" and opts.deadline.seconds == 3600
     assert opts.username is None and opts.password is None
 
 
-def test_password_stdin(monkeypatch):
+def test_password_stdin(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "stdin", io.StringIO("s3cret\n"))
-    opts = parse(["--image", "a/b", "--username", "u", "--password-stdin"])
+    opts = parse(["--image", "a/b", "--username", "u", "--password-stdin"], cwd=tmp_path)
     assert opts.password == "s3cret"
 
 
@@ -88,12 +92,12 @@ def test_password_stdin(monkeypatch):
         (["--image", "a/b", "--password", "p"], {}, InputError, "without a username"),
         (["--image", "a/b", "--username", "u"], {}, InputError, "without a password"),
         (["--image", "a/b", "--password", "p", "--password-stdin"], {}, UsageError, "combined"),
-        ([], {}, UsageError, "--image is required"),
+        ([], {}, UsageError, "image repository is required"),
     ],
 )
-def test_credential_and_image_errors(argv, env, error, match):
+def test_credential_and_image_errors(argv, env, error, match, tmp_path):
     with pytest.raises(error, match=match):
-        parse(argv, env)
+        parse(argv, env, tmp_path)
 
 
 def test_bad_flag_values_are_usage_errors():
@@ -106,44 +110,6 @@ def test_bad_flag_values_are_usage_errors():
     assert err.getvalue() == ""
 
 
-@pytest.mark.parametrize(
-    ("text", "repo", "tag"),
-    [
-        ("ghcr.io/org/app", "ghcr.io/org/app", None),
-        ("ghcr.io/org/app:1.0", "ghcr.io/org/app", "1.0"),
-        ("127.0.0.1:5000/team/app", "127.0.0.1:5000/team/app", None),
-        ("localhost:5000/app:dev", "localhost:5000/app", "dev"),
-        ("library/busybox", "library/busybox", None),
-    ],
-)
-def test_split_image(text, repo, tag):
-    assert split_image_arg(text) == (repo, tag)
-
-
-@pytest.mark.parametrize(
-    ("text", "match"),
-    [
-        ("ghcr.io/Org/App", "must be lowercase"),
-        ("ghcr.io/org/app@sha256:" + "a" * 64, "not a digest"),
-        ("ghcr.io/org/app:bad tag", "invalid tag"),
-        ("ghcr.io/org/ap p", "path component"),
-        ("ghcr.io/", "no repository path"),
-    ],
-)
-def test_bad_images(text, match):
-    with pytest.raises(InputError, match=match):
-        split_image_arg(text)
-
-
-def test_registry_names():
-    assert normalize_registry("https://GHCR.io/") == "ghcr.io"
-    assert normalize_registry("index.docker.io") == "docker.io"
-    assert registry_of("busybox") == "docker.io"
-    assert registry_of("127.0.0.1:5000/a") == "127.0.0.1:5000"
-    assert repository_path("busybox") == "library/busybox"
-    assert repository_path("ghcr.io/o/a") == "o/a"
-
-
 def test_registry_mismatch_is_refused_before_any_engine_call(tmp_path):
     err = io.StringIO()
     code = main(
@@ -154,12 +120,51 @@ def test_registry_mismatch_is_refused_before_any_engine_call(tmp_path):
     assert "does not match the image's registry ghcr.io" in err.getvalue()
 
 
-def test_build_switch_only_for_other_commands():
-    p = argparse.ArgumentParser()
-    add_build_arguments(p)
-    args = p.parse_args(["--build", "--context", "x", "--dockerfile", "D", "--image", "a/b"])
-    assert args.build and args.build_context == "x" and args.dockerfile == "D"
-    assert options_from_args(args, {}).context.name == "x"
+def test_deploy_takes_the_same_build_flags(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "D").write_text("FROM scratch\n")
+    argv = ["--build", "--context", "x", "--dockerfile", "D", "--image", "a/b"]
+    opts = parse(argv, cwd=tmp_path, command="deploy")  # D is not in the cwd: from the context
+    assert opts.context == tmp_path / "x" and opts.dockerfile == str(tmp_path / "x" / "D")
+    assert opts.deadline.seconds == 900  # deploy's default deadline covers the build too
+
+
+def test_the_action_builds_the_same_options(tmp_path):
+    """Drift check: the same settings through inputs give the same BuildOptions as flags."""
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "D").write_text("FROM scratch\n")
+    env = {"INPUT_IMAGE": "ghcr.io/org/app:v1", "INPUT_CONTEXT": "ctx", "INPUT_FILE": "D",
+           "INPUT_TAGS": "a, b", "INPUT_BUILD-ARGS": "A=1\nB=x,y", "INPUT_LABELS": "l=v",
+           "INPUT_PUSH": "false", "INPUT_NO-CACHE": "true", "INPUT_BUILDER": "engine",
+           "INPUT_TAG-RULES": "sha", "INPUT_TIMEOUT": "20"}  # fmt: skip
+    io_ = Io(environ=env, cwd=tmp_path)
+    from paperspace_deploy.api.retry import Deadline
+
+    from_action = BuildOptions.from_action(
+        options.read_inputs(env, "build"), Workspace(tmp_path, tmp_path), io_, "build",
+        deadline=Deadline(1200),
+    )  # fmt: skip
+    from_args = parse(["ctx", "--image", "ghcr.io/org/app:v1", "-f", "D", "--tag", "a",
+                       "--tag", "b", "--build-arg", "A=1", "--build-arg", "B=x,y", "--label",
+                       "l=v", "--no-push", "--no-cache", "--tag-rules", "sha",
+                       "--timeout", "20m"], cwd=tmp_path)  # fmt: skip
+    fields = ("context", "dockerfile", "image", "tags", "build_args", "labels", "push",
+              "no_cache", "tag_rules", "builder")  # fmt: skip
+    assert [getattr(from_action, f) for f in fields] == [getattr(from_args, f) for f in fields]
+    assert from_action.deadline.seconds == from_args.deadline.seconds == 1200
+
+
+def test_action_refuses_a_username_without_a_password(tmp_path):
+    """Drift (issue 9): the action used to go on without a login, so the push failed later
+    with a hint about environment variables the action never reads."""
+    env = {"INPUT_IMAGE": "ghcr.io/org/app", "INPUT_USERNAME": "bot"}
+    with pytest.raises(InputError, match="without a password") as exc:
+        BuildOptions.from_action(
+            options.read_inputs(env, "build"), Workspace(tmp_path, tmp_path),
+            Io(environ=env, cwd=tmp_path), "build",
+            deadline=__import__("paperspace_deploy.api.retry").api.retry.Deadline(60),
+        )  # fmt: skip
+    assert "input password" in (exc.value.hint or "")
 
 
 def test_lint_and_cli_startup_never_import_docker_or_requests():

@@ -6,8 +6,14 @@ import pytest
 
 from paperspace_deploy import ci_context as ci
 from paperspace_deploy.image.labels import oci_labels
-from paperspace_deploy.image.options import ALL_TAG_RULES, DEFAULT_TAG_RULES
-from paperspace_deploy.image.tags import compute_tags, parse_semver, sanitize, version_of
+from paperspace_deploy.image.tags import (
+    ALL_TAG_RULES,
+    DEFAULT_TAG_RULES,
+    compute_tags,
+    parse_semver,
+    sanitize,
+    version_of,
+)
 
 SHA = "860c1904a1ce19322e91ac35af1ab07466440c37"
 

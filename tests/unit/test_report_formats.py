@@ -1,22 +1,37 @@
-"""Reporters: text, json, sarif, gitlab and the GitHub annotations, on the same findings."""
+"""Reporters: text, json, sarif, gitlab and the GitHub annotations, on the same findings.
+
+SARIF is checked against the official OASIS schema (tests/fixtures/schemas) and against the rules
+GitHub code scanning applies on upload (rules with help and fullDescription, fingerprints,
+locations relative to the repository root).
+"""
 
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from paperspace_deploy.io import Io
 from paperspace_deploy.report import gitlab, sarif, text
 from paperspace_deploy.report import json as json_report
+from paperspace_deploy.report.github import annotated
 from paperspace_deploy.report.github_lint import report as github_report
-from paperspace_deploy.report.render import RULE_HELP, LintResult
+from paperspace_deploy.report.render import REPORTERS
+from paperspace_deploy.report.result import LintResult, ReportContext
+from paperspace_deploy.report.rules import RULES
 from paperspace_deploy.spec.findings import Finding, Severity
+
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures/schemas/sarif-schema-2.1.0.json"
+REPO = Path("/work/repo")
+CTX = ReportContext(root=REPO, cwd=REPO)
 
 
 def result(n_errors: int = 2, n_warnings: int = 1) -> LintResult:
     findings = [
         Finding("a/paperspace.yaml", i + 1, 3, Severity.ERROR, "unknown-key",
-                f"unknown key 'k{i}' 50%, a:b\r\nnext ##[error]x")
+                f"unknown key 'k{i}' 50%, a:b\r\nnext ##[error]x", json_path=f"$.k{i}")
         for i in range(n_errors)
     ] + [
         Finding("a/paperspace.yaml", 100 + i, 1, Severity.WARNING, "legacy-shape", f"w{i}")
@@ -25,8 +40,14 @@ def result(n_errors: int = 2, n_warnings: int = 1) -> LintResult:
     return LintResult(files=["a/paperspace.yaml", "b.yaml"], findings=findings)
 
 
+def test_reporters_table_names_every_file_format():
+    assert set(REPORTERS) == {"text", "json", "sarif", "gitlab"}
+    for render in REPORTERS.values():
+        assert render(result(), CTX).endswith("\n")
+
+
 def test_text_format():
-    out = text.render(result(1, 1)).splitlines()
+    out = text.render(result(1, 1), CTX).splitlines()
     assert out[0] == (
         "a/paperspace.yaml:1:3: error: unknown key 'k0' 50%, a:b  next ##[error]x [unknown-key]"
     )
@@ -34,52 +55,128 @@ def test_text_format():
 
 
 def test_json_format():
-    doc = json.loads(json_report.render(result()))
+    doc = json.loads(json_report.render(result(), CTX))
     assert doc["summary"] == {"files": 2, "errors": 2, "warnings": 1, "notices": 0}
     assert doc["findings"][0]["severity"] == "error"
+    assert doc["findings"][0]["json_path"] == "$.k0"
+    assert doc["findings"][0]["message"].endswith("next ##[error]x")  # same data, decoded
     assert set(doc["findings"][0]) >= {"path", "line", "col", "severity", "rule", "message"}
 
 
-def test_sarif_required_fields():
-    doc = json.loads(sarif.render(result()))
-    assert doc["version"] == "2.1.0"
-    assert doc["$schema"].endswith("sarif-2.1.0.json")
+def _sarif(res: LintResult, ctx: ReportContext = CTX) -> dict:
+    return json.loads(sarif.render(res, ctx))
+
+
+def test_sarif_validates_against_the_official_schema():
+    from jsonschema import Draft4Validator
+
+    from paperspace_deploy.spec.schema import format_checker
+
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    validator = Draft4Validator(schema, format_checker=format_checker())
+    doc = _sarif(result(3, 2))
+    assert list(validator.iter_errors(doc)) == []
+    doc["runs"][0]["results"][0]["level"] = "fatal"
+    doc["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = "not a uri"
+    assert len(list(validator.iter_errors(doc))) == 2  # the validator does catch mistakes
+
+
+def github_ingestion_problems(doc: dict) -> list[str]:
+    """The checks GitHub code scanning applies on upload (sarif-sdk's GitHub rule set: GH1001,
+    GH1003, GH1005, GH1006, plus SARIF2012's help/fullDescription and fingerprints)."""
+    problems = []
+    for run in doc["runs"]:
+        bases = run.get("originalUriBaseIds", {})
+        for rule in run["tool"]["driver"]["rules"]:
+            for field in ("shortDescription", "fullDescription", "help"):
+                if not rule.get(field, {}).get("text"):
+                    problems.append(f"{rule['id']}: no {field}")
+            if not rule.get("helpUri", "").startswith("https://"):
+                problems.append(f"{rule['id']}: no helpUri")
+            if not rule.get("name") or "-" in rule["name"]:
+                problems.append(f"{rule['id']}: no friendly name")
+        for res in run["results"]:
+            if not res.get("partialFingerprints"):
+                problems.append(f"{res['ruleId']}: no partialFingerprints")
+            (loc,) = res["locations"]
+            art = loc["physicalLocation"]["artifactLocation"]
+            uri = art["uri"]
+            if "://" in uri or uri.startswith(("/", "../")) or "\\" in uri:
+                problems.append(f"{uri}: not relative to the repository root")
+            if art.get("uriBaseId") not in bases:
+                problems.append(f"{uri}: uriBaseId without originalUriBaseIds")
+            if "startLine" not in loc["physicalLocation"].get("region", {}):
+                problems.append(f"{uri}: no startLine")
+        for base in bases.values():
+            if not (base["uri"].startswith("file:///") and base["uri"].endswith("/")):
+                problems.append(f"{base}: checkout path is not an absolute file URI")
+    return problems
+
+
+def test_sarif_passes_githubs_ingestion_rules():
+    doc = _sarif(result(3, 2))
+    assert github_ingestion_problems(doc) == []
     (run,) = doc["runs"]
     driver = run["tool"]["driver"]
-    assert driver["name"] == "paperspace-deploy" and driver["version"]
     ids = [r["id"] for r in driver["rules"]]
-    assert ids == sorted(set(ids))
+    assert ids == ["legacy-shape", "unknown-key"]
     for rule in driver["rules"]:
-        assert rule["shortDescription"]["text"] == RULE_HELP[rule["id"]]
-    assert len(run["results"]) == 3
+        assert rule["shortDescription"]["text"] == RULES[rule["id"]].short
+        assert rule["fullDescription"]["text"] == RULES[rule["id"]].full
+    assert driver["rules"][1]["name"] == "UnknownKey"
+    assert run["originalUriBaseIds"] == {"SRCROOT": {"uri": "file:///work/repo/"}}
     for res in run["results"]:
-        assert res["level"] in ("error", "warning", "note")
         assert ids[res["ruleIndex"]] == res["ruleId"]
-        assert res["message"]["text"]
-        (loc,) = res["locations"]
-        phys = loc["physicalLocation"]
-        assert phys["artifactLocation"]["uri"] == "a/paperspace.yaml"
-        assert phys["region"]["startLine"] >= 1 and phys["region"]["startColumn"] >= 1
-
-
-def test_every_rule_produced_by_the_fixtures_has_help():
-    from pathlib import Path
-
-    from paperspace_deploy.spec import lint_file
-
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    produced = {
-        f.rule
-        for path in fixtures.rglob("*")
-        if path.is_file() and path.suffix in (".yaml", ".json", ".jsonc", ".toml")
-        for f in lint_file(path).findings
+        phys = res["locations"][0]["physicalLocation"]
+        assert phys["artifactLocation"] == {"uri": "a/paperspace.yaml", "uriBaseId": "SRCROOT"}
+    assert len({json.dumps(r["partialFingerprints"]) for r in run["results"]}) == 5
+    # the checker itself finds what the old reporter got wrong
+    bad = _sarif(result(1, 0))
+    del bad["runs"][0]["tool"]["driver"]["rules"][0]["help"]
+    del bad["runs"][0]["results"][0]["partialFingerprints"]
+    bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] = {
+        "uri": "/work/repo/a/paperspace.yaml"
     }
-    assert len(produced) >= 30
-    assert produced <= set(RULE_HELP)
+    assert len(github_ingestion_problems(bad)) == 4
+
+
+def test_sarif_and_gitlab_paths_are_from_the_repository_root():
+    # lint ran in a subdirectory: its paths are relative to that, the reports' to the root
+    ctx = ReportContext(root=REPO, cwd=REPO / "services" / "api")
+    res = LintResult(
+        files=["paperspace.yaml", "../../other/paperspace.yaml", "/elsewhere/paperspace.yaml"],
+        findings=[
+            Finding(p, 1, 1, Severity.ERROR, "unknown-key", "m", json_path="$.x")
+            for p in ("paperspace.yaml", "../../other/paperspace.yaml")
+        ]
+        + [Finding("/elsewhere/paperspace.yaml", 1, 1, Severity.ERROR, "unknown-key", "m")],
+    )
+    run = _sarif(res, ctx)["runs"][0]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert uris == [
+        {"uri": "services/api/paperspace.yaml", "uriBaseId": "SRCROOT"},
+        {"uri": "other/paperspace.yaml", "uriBaseId": "SRCROOT"},
+        {"uri": "file:///elsewhere/paperspace.yaml"},  # outside the repository: absolute
+    ]
+    paths = [i["location"]["path"] for i in json.loads(gitlab.render(res, ctx))]
+    assert paths[:2] == ["services/api/paperspace.yaml", "other/paperspace.yaml"]
+
+
+def test_report_root_comes_from_the_ci_environment():
+    cwd = Path("/w/sub")
+    assert ReportContext.from_environ({}, cwd).root == cwd
+    assert ReportContext.from_environ({"CI_PROJECT_DIR": "/builds/g/p"}, cwd).root == Path(
+        "/builds/g/p"
+    )
+    env = {"CI_PROJECT_DIR": "/builds/g/p", "GITHUB_WORKSPACE": "/home/runner/work/r/r"}
+    assert ReportContext.from_environ(env, cwd).root == Path("/home/runner/work/r/r")
+    assert ReportContext.from_environ({"GITHUB_WORKSPACE": "relative"}, cwd).root == cwd
+    assert ReportContext.from_environ({"GITHUB_ACTIONS": "true"}, cwd).for_runner
+    assert not ReportContext.from_environ({}, cwd).for_runner
 
 
 def test_gitlab_code_quality():
-    doc = json.loads(gitlab.render(result()))
+    doc = json.loads(gitlab.render(result(), CTX))
     assert isinstance(doc, list) and len(doc) == 3
     assert len({i["fingerprint"] for i in doc}) == 3
     for issue in doc:
@@ -95,6 +192,7 @@ def test_github_annotations_escaped_and_capped(tmp_path):
     github_report(
         result(14, 12),
         Io(stdout=out, stderr=io.StringIO(), environ={"GITHUB_STEP_SUMMARY": str(summary)}),
+        CTX,
     )
     lines = out.getvalue().splitlines()
     errors = [line for line in lines if line.startswith("::error ")]
@@ -109,89 +207,40 @@ def test_github_annotations_escaped_and_capped(tmp_path):
     assert not any("##[" in line for line in plain)  # the legacy command syntax is neutralised
     assert "6 not annotated" in plain[-1]
     table = summary.read_text()
-    assert table.count("| a/paperspace.yaml:") == 26
+    assert table.count("| ❌&nbsp;error") == 14 and table.count("| ⚠️&nbsp;warning") == 12
 
 
-# The parts of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json) that a result we emit touches,
-# with their `required` lists and enums as in the standard.
-SARIF_SUBSET = {
-    "type": "object",
-    "required": ["version", "runs"],
-    "properties": {
-        "version": {"const": "2.1.0"},
-        "$schema": {"type": "string", "format": "uri"},
-        "runs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/run"}},
-    },
-    "$defs": {
-        "run": {
-            "type": "object",
-            "required": ["tool"],
-            "properties": {
-                "tool": {
-                    "type": "object",
-                    "required": ["driver"],
-                    "properties": {"driver": {"$ref": "#/$defs/component"}},
-                },
-                "results": {"type": "array", "items": {"$ref": "#/$defs/result"}},
-                "artifacts": {
-                    "type": "array",
-                    "items": {"type": "object", "properties": {"location": {
-                        "$ref": "#/$defs/artifactLocation"}}},
-                },
-            },
-        },
-        "component": {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string"},
-                "version": {"type": "string"},
-                "informationUri": {"type": "string", "format": "uri"},
-                "rules": {"type": "array", "items": {
-                    "type": "object", "required": ["id"],
-                    "properties": {"id": {"type": "string"},
-                                   "shortDescription": {"$ref": "#/$defs/message"},
-                                   "helpUri": {"type": "string", "format": "uri"}}}},
-            },
-        },
-        "message": {"type": "object", "anyOf": [{"required": ["text"]}, {"required": ["id"]}]},
-        "artifactLocation": {"type": "object", "properties": {"uri": {"type": "string"}}},
-        "result": {
-            "type": "object",
-            "required": ["message"],
-            "properties": {
-                "ruleId": {"type": "string"},
-                "ruleIndex": {"type": "integer", "minimum": -1},
-                "level": {"enum": ["none", "note", "warning", "error"]},
-                "message": {"$ref": "#/$defs/message"},
-                "locations": {"type": "array", "items": {
-                    "type": "object",
-                    "properties": {"physicalLocation": {
-                        "type": "object",
-                        "anyOf": [{"required": ["address"]}, {"required": ["artifactLocation"]}],
-                        "properties": {
-                            "artifactLocation": {"$ref": "#/$defs/artifactLocation"},
-                            "region": {"type": "object", "properties": {
-                                "startLine": {"type": "integer", "minimum": 1},
-                                "startColumn": {"type": "integer", "minimum": 1},
-                                "endLine": {"type": "integer", "minimum": 1},
-                                "endColumn": {"type": "integer", "minimum": 1}}},
-                        },
-                    }},
-                }},
-            },
-        },
-    },
-}  # fmt: skip
+def _spread(counts: dict[str, int], severity: Severity = Severity.ERROR) -> list[Finding]:
+    return [
+        Finding(path, line, 1, severity, "unknown-key", "m")
+        for path, n in counts.items()
+        for line in range(1, n + 1)
+    ]
 
 
-def test_sarif_validates_against_the_standard_subset():
-    from jsonschema import Draft202012Validator
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # the case from issue 13: with three files all ten went to the first two
+        ({"a.yaml": 6, "b.yaml": 6, "c.yaml": 6}, {"a.yaml": 4, "b.yaml": 3, "c.yaml": 3}),
+        ({"a.yaml": 30, "b.yaml": 1, "c.yaml": 2}, {"a.yaml": 7, "b.yaml": 1, "c.yaml": 2}),
+        ({"a.yaml": 3, "b.yaml": 2}, {"a.yaml": 3, "b.yaml": 2}),
+        ({f"f{i}.yaml": 2 for i in range(12)}, {f"f{i}.yaml": 1 for i in range(10)}),
+    ],
+)
+def test_annotation_budget_is_shared_across_files(counts, expected):
+    findings = _spread(counts)
+    got: dict[str, int] = {}
+    for f, shown in zip(findings, annotated(findings), strict=True):
+        got[f.path] = got.get(f.path, 0) + shown
+    assert {k: v for k, v in got.items() if v} == expected
+    # each severity has its own budget
+    both = findings + _spread(counts, Severity.WARNING)
+    assert sum(annotated(both)) == 2 * sum(expected.values())
 
-    from paperspace_deploy.spec.schema import format_checker
 
-    doc = json.loads(sarif.render(result(3, 2)))
-    validator = Draft202012Validator(SARIF_SUBSET, format_checker=format_checker())
-    assert list(validator.iter_errors(doc)) == []
-    doc["runs"][0]["results"][0]["level"] = "fatal"
-    assert list(validator.iter_errors(doc))
+def test_lint_format_choices_are_the_reporters_and_github():
+    from paperspace_deploy.commands.lint import FORMATS
+    from paperspace_deploy.report.render import REPORTERS
+
+    assert set(FORMATS) == set(REPORTERS) | {"github"}

@@ -45,33 +45,48 @@ def test_schema_is_valid_2020_12():
     assert json.loads((REPO / "schemas" / "deployment-spec.schema.json").read_text()) == s
 
 
+def _definitions(node: dict) -> bool:
+    """A property schema that defines a value (not a shape's extra constraint on it)."""
+    return any(k in node for k in ("type", "$ref", "enum", "const"))
+
+
 def test_every_property_has_title_and_description():
-    missing = []
+    missing, declared, defined = [], set(), set()
     for path, node in walk(schema()):
-        for name, sub in (
-            node.get("properties", {}).items()
-            if path.endswith(
-                (
-                    "#",
-                    "$defs/envVar",
-                    "$defs/header",
-                    "$defs/probe",
-                    "$defs/healthChecks",
-                    "$defs/metric",
-                    "$defs/autoscaling",
-                    "$defs/resources",
-                    "$defs/model",
-                    "$defs/repositories",
-                    "$defs/integration",
-                    "exec",
-                    "items",
-                )
-            )
-            else ()
-        ):
-            if not (sub.get("title") and sub.get("description")):
-                missing.append(f"{path}/properties/{name}")
+        if "/if" in path:  # conditions, not definitions
+            continue
+        for name, sub in node.get("properties", {}).items():
+            if sub is True:  # declared here, defined by the shape/variant branches
+                declared.add(name)
+            elif isinstance(sub, dict) and _definitions(sub):
+                defined.add(name)
+                if not (sub.get("title") and sub.get("description")):
+                    missing.append(f"{path}/properties/{name}")
     assert not missing
+    assert declared and declared <= defined  # every `true` key has a documented schema
+
+
+def test_markdown_description_next_to_every_description():
+    """Editors render markdownDescription (backticks as code); description is for the rest."""
+    for path, node in walk(schema()):
+        if "description" in node:
+            assert node.get("markdownDescription") == node["description"], path
+        else:
+            assert "markdownDescription" not in node, path
+
+
+def test_keys_refused_per_shape_are_false_subschemas():
+    """`false` makes editors say "Property port is not allowed" at the key, where lint points;
+    `not: {}` said "Matches a schema that is not allowed" on the value."""
+    text = schema_text()
+    assert '"not"' not in text
+    s = schema()
+    v0, v1 = s["$defs"]["v0Shape"]["properties"], s["$defs"]["v1Shape"]["properties"]
+    assert {k for k, v in v1.items() if v is False} == {"port", "models", "repositories"}
+    assert {k for k, v in v0.items() if v is False} == {"integrations", "basicAuthKey"}
+    assert v1["resources"]["properties"]["instanceType"] is False
+    probe = s["$defs"]["probe"]
+    assert probe["then"]["properties"] == dict.fromkeys(("path", "port", "host", "headers"), False)
 
 
 def test_patterns_are_anchored_and_length_capped():
@@ -219,3 +234,36 @@ def test_built_package_carries_the_schema(tmp_path: Path):
         cwd=tmp_path, env={"PYTHONPATH": str(build)}, capture_output=True, text=True,
     )  # fmt: skip
     assert out.stdout.strip() == "Paperspace deployment spec", out.stderr
+
+
+def _lint(text: str) -> list[tuple[int, int, str]]:
+    from paperspace_deploy.spec import lint_bytes
+
+    return [(f.line, f.col, f.rule) for f in lint_bytes(text.encode(), "p.yaml").findings]
+
+
+V1 = "apiVersion: v1\nname: a\nimage: a\nresources: {machineType: C5, ports: [1]}\n"
+
+
+def test_a_key_refused_by_the_shape_gets_one_finding_at_the_key():
+    """Before the `false` subschemas, `port: '80'` in v1 gave key-not-allowed AND a wrong-type
+    for a value that must go anyway; now only the key is reported, as the editor does."""
+    assert _lint(V1 + "port: '80'\n") == [(5, 1, "key-not-allowed")]
+    probe = "healthChecks: {liveness: {exec: {command: [x]}, port: 'x', path: 3}}\n"
+    assert _lint(V1 + probe) == [(5, 49, "key-not-allowed"), (5, 60, "key-not-allowed")]
+    secret = "apiVersion: v0alpha0\nname: a\nimage: a\nport: 80\nresources: {instanceType: C4}\n"
+    from paperspace_deploy.spec import lint_bytes
+
+    spec = lint_bytes((secret + "basicAuthKey: 'hunter2-value'\n").encode(), "p.yaml")
+    assert sorted(f.rule for f in spec.findings) == ["key-not-allowed", "plaintext-credential"]
+    # jsonschema's own text for a false schema quotes the value
+    assert not any("hunter2" in f.message for f in spec.findings)
+
+
+def test_an_unknown_api_version_is_checked_like_latest():
+    """`apiVersion: v2` used to switch every shape check off; now the legacy markers decide, as
+    for `latest` (a typo such as v0alpha with `port` still gets the legacy shape)."""
+    v2 = "apiVersion: v2\nname: a\nimage: a\nresources: {}\n"
+    assert [r for _, _, r in _lint(v2)] == ["invalid-value", "missing-key", "missing-key"]
+    legacy = "apiVersion: v0alpha\nname: a\nimage: a\nport: 80\nresources: {instanceType: C4}\n"
+    assert [r for _, _, r in _lint(legacy)] == ["invalid-value"]

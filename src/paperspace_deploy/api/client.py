@@ -49,7 +49,7 @@ def clean_api_key(key: str | None) -> str:
     key = (key or "").strip()
     if not key:
         raise InputError(
-            "an API key is required (PAPERSPACE_API_KEY or --api-key)",
+            "an API key is required (input api-key, --api-key or PAPERSPACE_API_KEY)",
             hint="create one at https://console.paperspace.com/settings/apikeys",
         )
     if any(ord(c) < 33 or ord(c) > 126 for c in key):
@@ -343,7 +343,7 @@ class ApiClient:
         raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; stopping")
 
     def get_project(self, project_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/projects/{quote(project_id, safe='')}")  # type: ignore[no-any-return]
+        return self.request("GET", f"/projects/{quote(project_id, safe='')}")
 
     def list_registries(self) -> list[dict[str, Any]]:
         return list(self.paginate("/container-registries"))
@@ -357,7 +357,7 @@ class ApiClient:
         return None
 
     def get_deployment(self, deployment_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/deployments/{quote(deployment_id, safe='')}")  # type: ignore[no-any-return]
+        return self.request("GET", f"/deployments/{quote(deployment_id, safe='')}")
 
     def get_runs(self, deployment_id: str) -> list[dict[str, Any]]:
         runs = self.request("GET", f"/deployments/{quote(deployment_id, safe='')}/runs")

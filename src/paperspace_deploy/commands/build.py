@@ -1,4 +1,4 @@
-"""`paperspace-deploy build`: build, tag and push the image through the Docker Engine.
+"""`paperspace-deploy build [CONTEXT]`: build, tag and push the image.
 
 Progress goes to stderr; stdout gets one line, the reference to deploy: `repo@sha256:...` when
 pushed, else the image ID. docker is imported only when the build runs.
@@ -7,29 +7,22 @@ pushed, else the image ID. docker is imported only when the build runs.
 from __future__ import annotations
 
 import argparse
-import time
 
-from paperspace_deploy.commands import timeout_seconds
-from paperspace_deploy.errors import UsageError
-from paperspace_deploy.image.options import add_build_arguments, build_from_args
+from paperspace_deploy.commands import add_stage_flags
 from paperspace_deploy.io import Io
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_build_arguments(parser, standalone=True)
     parser.add_argument(
-        "--timeout",
-        type=timeout_seconds,
-        default=3600.0,
-        metavar="DURATION",
-        help="give up when build and push together take longer (seconds or 15m/1h; default 1h)",
+        "context_pos", nargs="?", metavar="CONTEXT", help="build context directory (default .)"
     )
+    add_stage_flags(parser, "build")
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    if getattr(args, "image", None) is None:
-        raise UsageError("--image is required (the repository to tag, e.g. ghcr.io/org/app)")
-    args.deadline = time.monotonic() + args.timeout
-    result = build_from_args(args, io)
-    io.out(result.digest_ref or result.image_id)
+    from paperspace_deploy.commands import run_stages
+
+    result = run_stages("build", args, io)
+    assert result.build is not None
+    io.out(result.build.digest_ref or result.build.image_id)
     return 0

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from paperspace_deploy.commands import interrupt_on_sigterm
 from paperspace_deploy.errors import UsageError
 from paperspace_deploy.io import Io
 
@@ -55,6 +58,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="offline (default): ask loopback registries only; online: public ones too",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="run mode: pull and start each spec's container on the Docker Engine (host "
+        "networking), probe it, and serve its endpoint on loopback (see docs/emulator.md)",
+    )
+    parser.add_argument(
+        "--secrets-file",
+        type=Path,
+        metavar="FILE",
+        help="run mode: values for secret:NAME references (NAME=value lines or a JSON object)",
+    )
+
+
+def parse_registry(text: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """`--registry NAME=URL,USER,PASSWORD_ENV` -> a connection record (password from the env)."""
+    name, _, rest = text.partition("=")
+    fields = rest.split(",")
+    if not name or len(fields) != 3:
+        raise UsageError(f"--registry expects NAME=URL,USER,PASSWORD_ENV, got {text!r}")
+    password = environ.get(fields[2])
+    if password is None:
+        raise UsageError(f"--registry {name}: environment variable {fields[2]} is not set")
+    return {"name": name, "url": fields[0], "username": fields[1], "password": password,
+            "namespace": ""}  # fmt: skip
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
@@ -66,24 +94,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
     try:
         if args.seed:
             apply_seed(state, load_seed(args.seed))
-        registries = []
-        for text in args.registry:
-            name, _, rest = text.partition("=")
-            fields = rest.split(",")
-            if not name or len(fields) != 3:
-                raise UsageError(f"--registry expects NAME=URL,USER,PASSWORD_ENV, got {text!r}")
-            password = io.environ.get(fields[2])
-            if password is None:
-                raise UsageError(f"--registry {name}: environment variable {fields[2]} is not set")
-            registries.append(
-                {
-                    "name": name,
-                    "url": fields[0],
-                    "username": fields[1],
-                    "password": password,
-                    "namespace": "",
-                }
-            )
+        registries = [parse_registry(text, io.environ) for text in args.registry]
         apply_seed(
             state,
             {
@@ -109,6 +120,10 @@ def run(args: argparse.Namespace, io: Io) -> int:
         )
     except SeedError as exc:
         raise UsageError(str(exc)) from None
+    if args.secrets_file and not args.run:
+        raise UsageError("--secrets-file needs --run (only run mode starts containers)")
+    if args.mode and args.run:
+        raise UsageError("--mode and --run exclude each other: in run mode the container decides")
     if args.mode:
         if args.mode not in MODES:
             raise UsageError(f"--mode must be one of {', '.join(MODES)}")
@@ -121,16 +136,36 @@ def run(args: argparse.Namespace, io: Io) -> int:
             raise UsageError(str(exc)) from None
     if not state.api_keys:
         io.err("warning: no API keys seeded; every authenticated call will get 401")
+    runner = start_runner(state, args, io) if args.run else None
     try:
         emu = Emulator(state, faults, host=args.host, port=args.port, verbose=args.verbose)
     except OSError as exc:
+        if runner is not None:
+            runner.close()
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    io.out(f"Paperspace API emulator listening on {emu.url}")
+    if runner is not None:
+        runner.reserved[emu.httpd.server_address[1]] = "the emulator's own API (--port)"
+    io.out(f"Paperspace API emulator listening on {emu.url}" + (" (run mode)" if runner else ""))
     io.out(f"  export PAPERSPACE_API_URL={emu.url}")
     try:
-        emu.serve_forever()
+        with interrupt_on_sigterm():
+            emu.serve_forever()
     except KeyboardInterrupt:
         io.err("stopping emulator")
     finally:
         emu.httpd.server_close()
+        if runner is not None:
+            runner.close()
     return 0
+
+
+def start_runner(state: Any, args: argparse.Namespace, io: Io) -> Any:
+    """Run mode: check the engine (exit 3 when there is none) and attach a Runner."""
+    from paperspace_deploy.emulator.runner import Runner
+    from paperspace_deploy.emulator.secretfile import load_secrets
+
+    secrets = load_secrets(args.secrets_file) if args.secrets_file else {}
+    runner = Runner(state, io.environ, secrets, log=lambda text: io.err(f"run: {text}"))
+    version = runner.check_engine()
+    io.err(f"run mode: Docker Engine {version}; containers use host networking")
+    return runner.attach()

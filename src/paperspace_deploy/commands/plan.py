@@ -5,34 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 
+from paperspace_deploy.commands import add_stage_flags
 from paperspace_deploy.io import Io
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from paperspace_deploy.commands.deploy import add_common
-
-    add_common(parser, with_image=True)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds (default 120)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="result format")
+    add_stage_flags(parser, "plan")
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy import deploy
-    from paperspace_deploy.commands.deploy import print_findings, resolve_spec
-    from paperspace_deploy.errors import UsageError
+    from paperspace_deploy.commands import run_stages
 
-    if not 0 < args.timeout <= 3600:
-        raise UsageError("--timeout must be between 1 and 3600 seconds")
-    path, shown = resolve_spec(args, io)
-    try:
-        result = deploy.plan(
-            path, display=shown, project_id=args.project_id, api_key=args.api_key,
-            api_url=args.api_url, image=args.image, io=io, timeout=args.timeout,
-            registries=args.registries, registries_file=args.registries_file,
-        )  # fmt: skip
-    except deploy.SpecRejected as exc:
-        print_findings(io, exc.findings)
-        raise
-    print_findings(io, result.findings)
+    result = run_stages("plan", args, io).plan
+    assert result is not None
     if args.format == "json":
         io.out(json.dumps(result.as_dict(), indent=2, default=str))
     elif not result.exists:

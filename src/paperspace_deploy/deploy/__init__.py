@@ -41,13 +41,18 @@ from paperspace_deploy.deploy.result import (
     valid_id,
 )
 from paperspace_deploy.deploy.session import Interrupted, Log, Run, make_client, make_deadline
+from paperspace_deploy.errors import RolloutFailed, Superseded
 from paperspace_deploy.io import Io
 from paperspace_deploy.specdiff import PlanResult, diff, same_spec
+
+_project = _project_id  # the project id from a value or PAPERSPACE_PROJECT_ID (preview.py)
 
 __all__ = [
     "DeployResult",
     "Interrupted",
+    "RolloutFailed",
     "SpecRejected",
+    "Superseded",
     "WaitOptions",
     "api_config",
     "issues_to_findings",
@@ -71,7 +76,7 @@ def plan(
     environ: Mapping[str, str] | None = None,
     deadline: float | Deadline | None = None,
     timeout: float = 120.0,
-    registries: str | None = None,
+    registries: Any = None,  # "a,b", a registry.Connections, or None: ask the API
     registries_file: str | Path | None = None,
     client_options: Mapping[str, Any] | None = None,
 ) -> PlanResult:
@@ -117,7 +122,7 @@ def run_deploy(
     wait_options: WaitOptions | None = None,
     stop: threading.Event | None = None,
     on_event: Log | None = None,
-    registries: str | None = None,
+    registries: Any = None,  # "a,b", a registry.Connections, or None: ask the API
     registries_file: str | Path | None = None,
     client_options: Mapping[str, Any] | None = None,
 ) -> DeployResult:

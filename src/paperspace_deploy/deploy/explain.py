@@ -23,9 +23,9 @@ def _locate(loaded: Any, path: Sequence[str | int]) -> tuple[int, int]:
     if not hasattr(loaded, "locate"):
         return (1, 1)
     try:
-        return loaded.locate(list(path), key=True)  # type: ignore[no-any-return]
+        return loaded.locate(list(path), key=True)
     except TypeError:  # a locate without `key` (tests, older callers)
-        return loaded.locate(list(path))  # type: ignore[no-any-return]
+        return loaded.locate(list(path))
 
 
 def _field_path(issue: Mapping[str, Any]) -> list[str | int]:

@@ -70,11 +70,18 @@ def project_id(value: str | None, environ: Mapping[str, str]) -> str:
     return pid
 
 
-def registry_list(names: str | None, names_file: str | Path | None) -> Any:
-    """An explicit registry-connection list replaces the API lookup (None: ask the API)."""
+def registry_list(names: Any, names_file: str | Path | None) -> Any:
+    """An explicit registry-connection list (names "a,b", a file, or `registry.Connections`)
+    replaces the API lookup (None: ask the API)."""
     from paperspace_deploy import registry
 
-    return registry.from_offline(names, names_file)
+    if names is None and names_file is None:
+        return None
+    if isinstance(names, registry.Connections):
+        return names
+    return registry.from_offline(
+        str(names or "").split(","), Path(names_file) if names_file else None
+    )
 
 
 def checks(run: Run, loaded: Any, config: dict[str, Any], shown: str, pid: str,

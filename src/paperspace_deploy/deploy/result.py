@@ -3,7 +3,8 @@
 Ids and the endpoint become action outputs, summary lines and log lines, so they are validated
 where they enter (a server could send `"endpoint": "x\\n::set-output ..."`): an id is 1-128 of
 letters, digits and `-_.:`; an endpoint is a DNS host name (optionally `:port`) and becomes
-`https://<host>`. Anything else is refused (ids) or dropped with a notice (the endpoint).
+`https://<host>` (an `http(s)://host[:port]` URL, as run mode's, stays as it is). Anything else
+is refused (ids) or dropped with a notice (the endpoint).
 """
 
 from __future__ import annotations
@@ -35,10 +36,18 @@ def optional_id(value: Any, what: str) -> str | None:
 
 
 def endpoint_url(host: Any) -> str | None:
-    """`https://<host>` for a bare host name, else None (the value is never passed on)."""
-    if isinstance(host, str) and len(host) <= 253 and _HOST.fullmatch(host):
-        return f"https://{host.lower()}"
-    return None
+    """`https://<host>` for a bare host name; an `http(s)://<host>[:port]` URL as it is (the
+    emulator's run mode serves `http://127.0.0.1:PORT`); None for anything else (the value is
+    never passed on)."""
+    if not isinstance(host, str) or len(host) > 253:
+        return None
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "https", host
+    elif scheme.lower() not in ("http", "https"):
+        return None
+    rest = rest[:-1] if rest.endswith("/") else rest
+    return f"{scheme.lower()}://{rest.lower()}" if _HOST.fullmatch(rest) else None
 
 
 @dataclass

@@ -258,6 +258,9 @@ class Api:
     def logs(self, req: Request) -> Any:
         """Synthetic container logs of the live spec's instances (paginated)."""
         _dep, spec = self._visible(req)
+        if self.state.runner is not None:  # run mode: the container's real output
+            instance = req.query.get("instanceId")
+            return self.paginate(self.state.runner.log_items(spec, instance), req.query)
         items: list[dict[str, Any]] = []
         for run in self.state.runs_view(spec):
             for inst in run["instances"]:

@@ -17,10 +17,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.emulator import pull
 from paperspace_deploy.emulator.variance import Variance
+
+if TYPE_CHECKING:
+    from paperspace_deploy.emulator.runner import Runner
 
 MODES = ("healthy", "disabled", "pre-apply-error", "crash-loop", "pull-error", "never-healthy")
 MODE_ENV = "PSD_EMULATOR_MODE"  # a spec env entry with this name picks a failure mode
@@ -97,6 +100,8 @@ class State:
         self.upserts = 0
         self._seq = 0
         self.after_upsert: list[Callable[[Deployment, Spec], None]] = []
+        self.after_delete: list[Callable[[Deployment], None]] = []
+        self.runner: Runner | None = None  # run mode: real containers decide the rollout
         self.variance = Variance()  # how the open behaviours of the live API are played
 
     def _next_seq(self) -> int:
@@ -161,6 +166,8 @@ class State:
         replicas = (data.get("resources") or {}).get("replicas", 1)
         if data.get("enabled") is False or replicas == 0:
             return "disabled", None
+        if self.runner is not None:
+            return self.runner.decide(data)
         mode = self.forced_mode or env.get(MODE_ENV) or "healthy"
         if mode == "pre-apply-error":
             return mode, "Failed to apply deployment: integration download failed (emulated)"
@@ -254,7 +261,10 @@ class State:
             dep = self.deployments.pop(deployment_id, None)
             if dep is not None:
                 self.deleted.add(deployment_id)
-            return dep is not None
+        if dep is not None:
+            for hook in list(self.after_delete):
+                hook(dep)
+        return dep is not None
 
     def visible_spec(self, dep: Deployment, now: float | None = None) -> Spec | None:
         now = time.monotonic() if now is None else now
@@ -286,6 +296,8 @@ class State:
             "metadata": spec.metadata,
             "userId": self.user_id,
         }
+        if spec.mode == "run" and self.runner is not None:
+            return self.runner.spec_view(spec, view)
         if not applied:
             return view
         if spec.mode == "pre-apply-error":
@@ -310,6 +322,8 @@ class State:
         }
 
     def runs_view(self, spec: Spec, now: float | None = None) -> list[dict[str, Any]]:
+        if spec.mode == "run" and self.runner is not None:
+            return self.runner.runs_view(spec)
         now = time.monotonic() if now is None else now
         t = self.timings
         age = now - spec.created

@@ -27,8 +27,8 @@ from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.engine import stream_with_deadline
-from paperspace_deploy.image.options import BUILDERS
 from paperspace_deploy.image.stream import TAIL_LINES, LineSplitter
+from paperspace_deploy.options import BUILDERS
 
 PROBE_TIMEOUT = 30.0  # seconds for `docker buildx version`
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL

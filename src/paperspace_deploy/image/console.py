@@ -31,9 +31,8 @@ def one_line(text: str, limit: int = 400) -> str:
 class Console:
     def __init__(self, io: Io) -> None:
         self.io = io
-        self.github = (
-            GitHub(io.stderr, io.environ) if io.environ.get("GITHUB_ACTIONS") == "true" else None
-        )
+        on_runner = io.environ.get("GITHUB_ACTIONS") == "true"
+        self.github = GitHub(io.commands_stderr, io.environ) if on_runner else None
 
     def info(self, text: str) -> None:
         """Our own progress line (it may embed values from the user or CI: kept inert)."""

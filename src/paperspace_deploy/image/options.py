@@ -1,36 +1,33 @@
-"""The public interface of the image stage: options, result, flags and the one entry point.
+"""The image stage's request and result: `BuildOptions` in, `BuildResult` out.
 
-`deploy --build` and the action call `add_build_arguments` / `build_from_args` (or build
-`BuildOptions` themselves and call `build_and_push`). Nothing here imports docker or requests:
-the heavy work lives in `pipeline.py` and is imported only when a build really runs.
+Both faces build `BuildOptions` the same way -- `from_args` (the `build` command, `deploy
+--build`) or `from_action` -- through the option table (`options.py`) and `from_values`, whose
+`validate()` owns the credential and registry rules. `image.pipeline.build_and_push(opts, io)`
+is the one entry point. Nothing here imports docker or requests: the heavy work lives in
+`pipeline.py` and is imported only when a build really runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paperspace_deploy import options
+from paperspace_deploy.api.retry import Deadline, RetryPolicy
 from paperspace_deploy.errors import InputError, UsageError
+from paperspace_deploy.image.tags import DEFAULT_TAG_RULES
 
 if TYPE_CHECKING:
+    import argparse
+
     from paperspace_deploy.io import Io
+    from paperspace_deploy.workspace import Workspace
 
-BUILDERS = ("auto", "engine", "buildx")  # see image/buildx.py
-DEFAULT_TAG_RULES = ("sha", "branch", "tag", "semver", "pr", "latest")
-ALL_TAG_RULES = (*DEFAULT_TAG_RULES, "sha-long")
-
-
-@dataclass
-class RetryPolicy:
-    """Bounded push retries: `attempts` tries, full-jitter backoff between `base` and `cap`."""
-
-    attempts: int = 3
-    base: float = 5.0
-    cap: float = 60.0
+# Push retries: few and slow (a registry blip), unlike the API client's quick ones.
+PUSH_RETRY = RetryPolicy(attempts=3, base=5.0, cap=60.0)
 
 
 @dataclass
@@ -49,18 +46,132 @@ class BuildOptions:
     push: bool | None = None  # None = auto: push, except on pull/merge requests
     registry: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     # Beyond the core interface: which metadata-action rules make tags from the CI context.
     tag_rules: tuple[str, ...] = DEFAULT_TAG_RULES
     fail_on_sensitive_context: bool = False
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(default_factory=lambda: PUSH_RETRY)
     # engine: docker-py's Engine API (default); buildx: the docker buildx CLI; auto: buildx if
     # `docker buildx version` works, else the engine
     builder: str = "engine"
-    notes: list[str] = field(default_factory=list)  # warnings found while reading the flags
+    notes: list[str] = field(default_factory=list)  # warnings found while reading the options
+    deadline: Deadline = field(default_factory=lambda: Deadline(None))  # the whole run's
 
     def __repr__(self) -> str:  # keep the password out of any debug print
         return f"BuildOptions(context={self.context!r}, image={self.image!r}, tags={self.tags!r})"
+
+    def validate(self) -> BuildOptions:
+        """The credential and registry rules, the same for every face."""
+        from paperspace_deploy.image.reference import normalize_registry, registry_of, split_host
+
+        if self.password and not self.username:
+            raise InputError(
+                "a registry password was given without a username",
+                hint="set the username (--username, input username, or REGISTRY_USERNAME)",
+            )
+        if self.username and not self.password:
+            raise InputError(
+                f"registry username {self.username[:64]!r} was given without a password",
+                hint="set the password (input password, REGISTRY_PASSWORD, or --password-stdin)",
+            )
+        if self.registry:
+            wanted, registry = normalize_registry(self.registry), registry_of(self.image)
+            if wanted != registry:
+                host, _ = split_host(self.image)
+                hint = (
+                    f"prefix the image with the registry: {wanted}/{self.image}"
+                    if host is None
+                    else "make the registry and the host in the image agree"
+                )
+                raise InputError(
+                    f"registry {wanted} does not match the image's registry {registry}", hint=hint
+                )
+        if self.platform and "," in self.platform:
+            raise InputError("one platform at a time: multi-platform builds are not supported")
+        return self
+
+    @classmethod
+    def from_values(
+        cls,
+        values: options.Values,
+        ws: Workspace,
+        environ: Mapping[str, str],
+        *,
+        deadline: Deadline | None = None,
+    ) -> BuildOptions:
+        from paperspace_deploy.image.reference import split_image_arg
+
+        if not values.get("image"):
+            raise UsageError(
+                "an image repository is required to build (--image or input image, "
+                "e.g. ghcr.io/org/app)"
+            )
+        image, tag_from_image = split_image_arg(values["image"])
+        context, _ = ws.directory(values.get("context") or ".")
+        dockerfile = values.get("file") or None
+        if dockerfile:  # relative to the working directory (docker CLI), else to the context
+            if not (ws.cwd / dockerfile).exists() and (context / dockerfile).exists():
+                dockerfile = str(context / dockerfile)
+            dockerfile = str(ws.file(dockerfile, "dockerfile")[0])
+        platforms = list(values.get("platforms") or [])
+        tags = [t for t in [tag_from_image, *values.get("tags", [])] if t]
+        return cls(
+            context=context,
+            dockerfile=dockerfile,
+            image=image,
+            tags=tags,
+            build_args=dict(values.get("build-args") or []),
+            labels=dict(values.get("labels") or []),
+            target=values.get("target") or None,
+            platform=",".join(platforms) or None,
+            cache_from=list(values.get("cache-from") or []),
+            pull=bool(values.get("pull")),
+            no_cache=bool(values.get("no-cache")),
+            push=values.get("push"),
+            registry=values.get("registry") or None,
+            username=values.get("username") or None,
+            password=values.get("password") or None,
+            tag_rules=tuple(values.get("tag-rules", DEFAULT_TAG_RULES)),
+            fail_on_sensitive_context=bool(values.get("fail-on-sensitive-context")),
+            retry=_retry_policy(environ),
+            builder=values.get("builder") or "engine",
+            deadline=deadline or Deadline(values.get("timeout")),
+        ).validate()
+
+    @classmethod
+    def from_args(
+        cls, args: argparse.Namespace, io: Io, stage: str, *, deadline: Deadline | None = None
+    ) -> BuildOptions:
+        """The command line's own spellings: the `build` command's positional CONTEXT, and
+        `--password-stdin` (argv is visible to other processes, so --password gets a note)."""
+        from paperspace_deploy.workspace import Workspace
+
+        values = options.from_namespace(args, stage)
+        if getattr(args, "context_pos", None):
+            values["context"] = args.context_pos
+        notes = []
+        if values.get("password"):
+            notes.append(
+                "--password on the command line is visible to other processes (ps); "
+                "use REGISTRY_PASSWORD or --password-stdin"
+            )
+        if getattr(args, "password_stdin", False):
+            if values.get("password"):
+                raise UsageError("--password and --password-stdin cannot be combined")
+            values["password"] = sys.stdin.read().rstrip("\r\n")
+        values = options.complete(values, stage, io.environ)
+        ws = Workspace.for_cli(io.environ, io.cwd)
+        opts = cls.from_values(values, ws, io.environ, deadline=deadline)
+        opts.notes += notes
+        return opts
+
+    @classmethod
+    def from_action(
+        cls, inputs: options.Values, workspace: Workspace, io: Io, stage: str, *,
+        deadline: Deadline,
+    ) -> BuildOptions:  # fmt: skip
+        values = options.complete(inputs, stage, io.environ)
+        return cls.from_values(values, workspace, io.environ, deadline=deadline)
 
 
 @dataclass
@@ -72,205 +183,12 @@ class BuildResult:
     pushed: bool
 
 
-def _key_value(kind: str):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> tuple[str, str]:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise argparse.ArgumentTypeError(f"{kind} must look like KEY=VALUE, got {text!r}")
-        return key.strip(), value
-
-    return parse
-
-
-def _tag_rules(text: str) -> tuple[str, ...]:
-    if text.strip().lower() in ("", "none"):
-        return ()
-    rules = tuple(r.strip().lower() for r in text.split(",") if r.strip())
-    unknown = [r for r in rules if r not in ALL_TAG_RULES]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown tag rule {unknown[0]!r}; choose from {', '.join(ALL_TAG_RULES)} or none"
-        )
-    return rules
-
-
-def add_build_arguments(parser: argparse.ArgumentParser, *, standalone: bool = False) -> None:
-    """All build/push flags. `standalone` is the `build` command itself: it takes the context as
-    a positional argument and `-f/--file`; other commands get `--context`, `--dockerfile` and the
-    `--build` switch (so `-f` and positionals stay free for them)."""
-    g = parser.add_argument_group("image build and push")
-    if standalone:
-        parser.add_argument(
-            "context_pos", nargs="?", metavar="CONTEXT", help="build context directory (default .)"
-        )
-    else:
-        g.add_argument(
-            "--build", action="store_true", help="build and push the image first, deploy its digest"
-        )
-        g.add_argument("--context", dest="build_context", metavar="DIR", help="build context")
-    names = ("-f", "--file", "--dockerfile") if standalone else ("--dockerfile",)
-    g.add_argument(
-        *names, dest="dockerfile", metavar="PATH", help="Dockerfile (default CONTEXT/Dockerfile)"
-    )
-    g.add_argument(
-        "--image", metavar="REPO", help="repository to tag and push, e.g. ghcr.io/org/app"
-    )
-    g.add_argument(
-        "--tag",
-        dest="tags",
-        action="append",
-        default=[],
-        metavar="TAG",
-        help="explicit tag (repeatable), in addition to the tags from the CI context",
-    )
-    g.add_argument(
-        "--tag-rules",
-        type=_tag_rules,
-        default=DEFAULT_TAG_RULES,
-        metavar="LIST",
-        help=f"CI tag rules, comma separated, or none (default {','.join(DEFAULT_TAG_RULES)}; "
-        "also sha-long)",
-    )
-    g.add_argument(
-        "--build-arg",
-        dest="build_args",
-        action="append",
-        default=[],
-        type=_key_value("--build-arg"),
-        metavar="K=V",
-        help="build argument (repeatable)",
-    )
-    g.add_argument(
-        "--label",
-        dest="labels",
-        action="append",
-        default=[],
-        type=_key_value("--label"),
-        metavar="K=V",
-        help="image label (repeatable)",
-    )
-    g.add_argument("--target", help="build this stage of a multi-stage Dockerfile")
-    g.add_argument("--platform", help="target platform, e.g. linux/amd64")
-    g.add_argument(
-        "--cache-from",
-        action="append",
-        default=[],
-        metavar="IMAGE",
-        help="image to use as a cache source (repeatable)",
-    )
-    g.add_argument(
-        "--pull",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="always try to pull newer base images (default: no)",
-    )
-    g.add_argument("--no-cache", action="store_true", help="do not use the build cache")
-    g.add_argument(
-        "--push",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="push the tags (default: push, except on pull requests)",
-    )
-    g.add_argument(
-        "--registry", metavar="HOST", help="registry to log in to (default: from --image)"
-    )
-    g.add_argument("--username", help="registry username (or REGISTRY_USERNAME)")
-    g.add_argument(
-        "--password",
-        help="registry password or token (prefer REGISTRY_PASSWORD or "
-        "--password-stdin: argv is visible to other processes)",
-    )
-    g.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    g.add_argument(
-        "--builder",
-        choices=BUILDERS,
-        default="engine",
-        help="engine: the Docker Engine API (default, any engine); buildx: docker buildx build "
-        "--load via the docker CLI (BuildKit); auto: buildx when available, else engine",
-    )
-    g.add_argument(
-        "--fail-on-sensitive-context",
-        action="store_true",
-        help="fail instead of warn when .env, keys or .git would be sent to the engine",
-    )
-
-
-def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> BuildOptions:
-    """Turn parsed flags plus the environment into BuildOptions (no I/O except --password-stdin)."""
-    from paperspace_deploy.image.reference import split_image_arg
-
-    if not getattr(args, "image", None):
-        raise UsageError("--image is required to build (the repository, e.g. ghcr.io/org/app)")
-    image, tag_from_image = split_image_arg(args.image)
-    context = getattr(args, "context_pos", None) or getattr(args, "build_context", None) or "."
-
-    username = args.username or environ.get("REGISTRY_USERNAME") or None
-    password = args.password
-    notes = []
-    if password:
-        notes.append(
-            "--password on the command line is visible to other processes (ps); "
-            "use REGISTRY_PASSWORD or --password-stdin"
-        )
-    if args.password_stdin:
-        if password:
-            raise UsageError("--password and --password-stdin cannot be combined")
-        password = sys.stdin.read().rstrip("\r\n")
-    password = password or environ.get("REGISTRY_PASSWORD") or None
-    if password and not username:
-        raise InputError(
-            "a registry password was given without a username",
-            hint="pass --username or set REGISTRY_USERNAME",
-        )
-    if username and not password:
-        raise InputError(
-            f"registry username {username!r} was given without a password",
-            hint="set REGISTRY_PASSWORD or use --password-stdin",
-        )
-    tags = list(args.tags)
-    if tag_from_image:
-        tags.insert(0, tag_from_image)
-    return BuildOptions(
-        context=Path(context),
-        dockerfile=args.dockerfile,
-        image=image,
-        tags=tags,
-        build_args=dict(args.build_args),
-        labels=dict(args.labels),
-        target=args.target,
-        platform=args.platform,
-        cache_from=list(args.cache_from),
-        pull=bool(args.pull),
-        no_cache=bool(args.no_cache),
-        push=args.push,
-        registry=args.registry,
-        username=username,
-        password=password,
-        tag_rules=tuple(args.tag_rules),
-        fail_on_sensitive_context=bool(args.fail_on_sensitive_context),
-        retry=_retry_policy(environ),
-        builder=getattr(args, "builder", None) or "engine",
-        notes=notes,
-    )
-
-
 def _retry_policy(environ: Mapping[str, str]) -> RetryPolicy:
     """PAPERSPACE_DEPLOY_RETRY_BASE (seconds) tunes the push backoff, e.g. for tests."""
     text = environ.get("PAPERSPACE_DEPLOY_RETRY_BASE", "").strip()
     try:
-        base = float(text) if text else RetryPolicy.base
+        base = float(text) if text else PUSH_RETRY.base
     except ValueError:
         raise UsageError(f"PAPERSPACE_DEPLOY_RETRY_BASE must be a number, got {text!r}") from None
-    return RetryPolicy(base=max(0.0, min(base, RetryPolicy.cap)))
-
-
-def build_and_push(opts: BuildOptions, io: Io, *, deadline: float | None = None) -> BuildResult:
-    """Build, tag, push and verify. `deadline` is a time.monotonic() value for the whole run."""
-    from paperspace_deploy.image.pipeline import run_pipeline
-
-    return run_pipeline(opts, io, deadline=deadline)
-
-
-def build_from_args(args: argparse.Namespace, io: Io) -> BuildResult:
-    deadline = getattr(args, "deadline", None)
-    return build_and_push(options_from_args(args, io.environ), io, deadline=deadline)
+    return RetryPolicy(attempts=PUSH_RETRY.attempts, base=max(0.0, min(base, PUSH_RETRY.cap)),
+                       cap=PUSH_RETRY.cap)  # fmt: skip

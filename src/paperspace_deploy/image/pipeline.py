@@ -29,7 +29,7 @@ from paperspace_deploy.image.engine import connect, describe_host
 from paperspace_deploy.image.labels import oci_labels
 from paperspace_deploy.image.options import BuildOptions, BuildResult
 from paperspace_deploy.image.push import Credentials, login, push_tag, with_retries
-from paperspace_deploy.image.reference import normalize_registry, registry_of, split_host
+from paperspace_deploy.image.reference import registry_of
 from paperspace_deploy.image.stream import buildkit_features
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
@@ -49,19 +49,8 @@ def _mask_secrets(console: Console, opts: BuildOptions, creds: Credentials | Non
 
 
 def _credentials(opts: BuildOptions) -> tuple[str, Credentials | None]:
+    """The registry and the login for it (`BuildOptions.validate` checked that they match)."""
     registry = registry_of(opts.image)
-    if opts.registry:
-        wanted = normalize_registry(opts.registry)
-        if wanted != registry:
-            host, _ = split_host(opts.image)
-            hint = (
-                f"prefix the image with the registry: --image {wanted}/{opts.image}"
-                if host is None
-                else "make --registry and the host in --image agree"
-            )
-            raise InputError(
-                f"--registry {wanted} does not match the image's registry {registry}", hint=hint
-            )
     if opts.username and opts.password:
         return registry, Credentials(registry, opts.username, opts.password)
     return registry, None
@@ -76,6 +65,12 @@ def _check_docker_host(console: Console, io: Io) -> None:
                 f"DOCKER_HOST={host} is plain TCP without TLS: anyone on that network "
                 "controls the engine; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH"
             )
+
+
+def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
+    """The image stage's one entry point: build, tag, push and verify, within `opts.deadline`."""
+    deadline = opts.deadline.at if opts.deadline.seconds is not None else None
+    return run_pipeline(opts, io, deadline=deadline)
 
 
 def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -> BuildResult:

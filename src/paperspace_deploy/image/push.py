@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.errors import DeployError, InputError, Unavailable
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.engine import abort, stream_with_deadline
-from paperspace_deploy.image.options import RetryPolicy
 from paperspace_deploy.image.stream import Failure, PushLog, classify
 
 T = TypeVar("T")

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 from paperspace_deploy.ci_context import CiContext
 
+DEFAULT_TAG_RULES = ("sha", "branch", "tag", "semver", "pr", "latest")
+ALL_TAG_RULES = (*DEFAULT_TAG_RULES, "sha-long")
+
 SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"

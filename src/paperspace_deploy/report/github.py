@@ -17,7 +17,7 @@ import html
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -85,16 +85,14 @@ class GitHub:
             endColumn=end_col,
         )
 
-    def annotate_findings(self, findings: Iterable[Finding], title: str) -> int:
-        """The first 10 findings of each severity as annotations (GitHub shows no more per
+    def annotate_findings(self, findings: Sequence[Finding], title: str) -> int:
+        """Annotations for the findings `annotated()` picks (GitHub shows 10 per type and
         step); returns how many were left out, so the caller can point to the log/summary."""
-        shown: dict[Severity, int] = {}
         hidden = 0
-        for f in findings:
-            if shown.get(f.severity, 0) >= ANNOTATIONS_PER_TYPE:
+        for f, shown in zip(findings, annotated(findings), strict=True):
+            if not shown:
                 hidden += 1
                 continue
-            shown[f.severity] = shown.get(f.severity, 0) + 1
             one_line = f.end_line in (None, f.line)  # the runner drops columns on multi-line spans
             self.annotate(
                 f.severity.value,
@@ -107,9 +105,6 @@ class GitHub:
                 title=f"{title}: {f.rule}",
             )
         return hidden
-
-    def debug(self, message: str) -> None:
-        self._command("debug", message)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -153,6 +148,27 @@ class GitHub:
             fh.write(markdown)
 
 
+def annotated(findings: Sequence[Finding]) -> list[bool]:
+    """Which findings get one of the ANNOTATIONS_PER_TYPE annotations of their severity: the
+    budget is shared round-robin across files (each file's first finding, then each file's
+    second, ...), so one noisy file cannot take them all."""
+    chosen = [False] * len(findings)
+    for severity in Severity:
+        per_file: dict[str, list[int]] = {}
+        for i, f in enumerate(findings):
+            if f.severity is severity:
+                per_file.setdefault(f.path, []).append(i)
+        budget, depth = ANNOTATIONS_PER_TYPE, 0
+        while budget and any(depth < len(q) for q in per_file.values()):
+            for queue in per_file.values():
+                if budget and depth < len(queue):
+                    chosen[queue[depth]] = True
+                    budget -= 1
+            depth += 1
+    return chosen
+
+
 def md_escape(text: str) -> str:
     """Escape untrusted text for a Markdown table cell in the job summary."""
-    return html.escape(text).replace("|", "\\|").replace("\n", "<br>")
+    text = html.escape(text).replace("|", "\\|")
+    return text.replace("\r\n", "<br>").replace("\r", "<br>").replace("\n", "<br>")

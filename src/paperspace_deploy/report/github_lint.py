@@ -1,38 +1,27 @@
-"""Lint findings in a GitHub Actions log: every finding as a (neutralised) text line, the first
-10 per severity as annotations (GitHub shows no more per step), and a job-summary table."""
+"""Lint findings in a GitHub Actions log: every finding as a (neutralised) text line, annotations
+(GitHub shows 10 per type and step, shared across files), and the job summary's findings table
+(the same renderer as the action's, report/summary.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from paperspace_deploy.io import Io
-from paperspace_deploy.report.github import GitHub, md_escape, neutralize
-from paperspace_deploy.report.render import LintResult
-from paperspace_deploy.report.text import line
+from paperspace_deploy.report import text
+from paperspace_deploy.report.github import GitHub, neutralize
+from paperspace_deploy.report.result import LintResult, ReportContext
+from paperspace_deploy.report.summary import cell, findings_markdown
 
-SUMMARY_ROWS = 200
 
-
-def report(result: LintResult, io: Io) -> None:
-    gh = GitHub(io.stdout, io.environ)
-    for f in result.findings:
-        io.stdout.write(neutralize(line(f)) + "\n")
+def report(result: LintResult, io: Io, ctx: ReportContext) -> None:
+    gh = GitHub(io.commands_stdout, io.environ)
+    log = text.lines(result, replace(ctx, for_runner=True))  # this format is for a runner log
+    io.stdout.write("".join(line + "\n" for line in log[:-1]))
     hidden = gh.annotate_findings(result.findings, "paperspace-deploy lint")
     summary = result.summary()
     if hidden:
         summary += f" ({hidden} not annotated: GitHub shows 10 per type; all are listed above)"
     io.stdout.write(neutralize(summary) + "\n")
     io.stdout.flush()
-    rows = [
-        f"| {md_escape(f.path)}:{f.line}:{f.col} | {f.severity.value} | {md_escape(f.rule)} "
-        f"| {md_escape(f.message)} |"
-        for f in result.findings[:SUMMARY_ROWS]
-    ]
-    more = len(result.findings) - len(rows)
-    gh.add_summary(
-        f"### paperspace-deploy lint\n\n{md_escape(result.summary())}\n\n"
-        + (
-            "| where | severity | rule | message |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
-            if rows
-            else ""
-        )
-        + (f"\n…and {more} more (see the log).\n" if more > 0 else "")
-    )
+    markdown = ["### paperspace-deploy lint", "", cell(result.summary(), 1000), ""]
+    gh.add_summary("\n".join(markdown + findings_markdown(result.findings, ctx)) + "\n")

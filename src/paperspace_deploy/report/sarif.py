@@ -1,37 +1,66 @@
-"""SARIF 2.1.0 (what GitHub code scanning ingests via github/codeql-action/upload-sarif)."""
+"""SARIF 2.1.0 as GitHub code scanning ingests it (github/codeql-action/upload-sarif).
+
+What GitHub's ingestion rules ask for: every rule with shortDescription, fullDescription, help
+and helpUri (from the one rule table, report/rules.py); `partialFingerprints` so a re-upload
+updates alerts instead of duplicating them; locations relative to the repository root with a
+`uriBaseId` whose absolute URI is given in `originalUriBaseIds`.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import PurePosixPath
+import os
+from pathlib import Path
 
 from paperspace_deploy import __version__
-from paperspace_deploy.report.render import RULE_HELP, LintResult
+from paperspace_deploy.report.fingerprint import fingerprints
+from paperspace_deploy.report.json import dumps
+from paperspace_deploy.report.result import LintResult, ReportContext
+from paperspace_deploy.report.rules import RULES, Rule
 from paperspace_deploy.spec.findings import Severity
 
-SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 INFO_URI = "https://github.com/paperspace-deploy/paperspace-deploy/blob/main/docs/linting.md"
+HELP_URI = f"{INFO_URI}#rules"
+ROOT = "SRCROOT"
+FINGERPRINT = "paperspaceDeployFinding/v1"
 
 
-def _uri(path: str) -> str:
-    return PurePosixPath(path.replace("\\", "/")).as_posix().removeprefix("./")
+def _name(rule: str) -> str:
+    return "".join(part.capitalize() for part in rule.split("-"))  # unknown-key -> UnknownKey
 
 
-def render(result: LintResult) -> str:
+def _descriptor(rule_id: str) -> dict[str, object]:
+    rule = RULES.get(rule_id) or Rule("error", rule_id, rule_id)
+    level = {"warning": "warning", "notice": "note"}.get(rule.severity.split()[0], "error")
+    return {
+        "id": rule_id,
+        "name": _name(rule_id),
+        "shortDescription": {"text": rule.short},
+        "fullDescription": {"text": rule.full},
+        "help": {
+            "text": f"{rule.full} See {HELP_URI}",
+            "markdown": f"{rule.full}\n\nSee [the rules of paperspace-deploy lint]({HELP_URI}).",
+        },
+        "helpUri": HELP_URI,
+        "defaultConfiguration": {"level": level},
+    }
+
+
+def _location(path: str, ctx: ReportContext) -> dict[str, str]:
+    rel = ctx.relative(path)
+    if rel is None:  # outside the repository: an absolute file URI, no base
+        return {"uri": Path(os.path.abspath(os.path.join(ctx.cwd, path))).as_uri()}
+    return {"uri": rel, "uriBaseId": ROOT}
+
+
+def render(result: LintResult, ctx: ReportContext) -> str:
     rule_ids = sorted({f.rule for f in result.findings})
     index = {rule: i for i, rule in enumerate(rule_ids)}
-    rules = [
-        {
-            "id": rule,
-            "name": rule,
-            "shortDescription": {"text": RULE_HELP.get(rule, rule)},
-            "helpUri": f"{INFO_URI}#rules",
-        }
-        for rule in rule_ids
-    ]
     results = []
-    for f in result.findings:
+    for f, fingerprint in zip(result.findings, fingerprints(result.findings, ctx), strict=True):
         region: dict[str, int] = {"startLine": f.line, "startColumn": f.col}
         if f.end_line:
             region["endLine"] = f.end_line
@@ -46,13 +75,15 @@ def render(result: LintResult) -> str:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(f.path)},
+                            "artifactLocation": _location(f.path, ctx),
                             "region": region,
                         }
                     }
                 ],
+                "partialFingerprints": {FINGERPRINT: fingerprint},
             }
         )
+    root_uri = Path(os.path.abspath(ctx.root)).as_uri().rstrip("/") + "/"
     doc = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -62,13 +93,16 @@ def render(result: LintResult) -> str:
                     "driver": {
                         "name": "paperspace-deploy",
                         "version": __version__,
+                        "semanticVersion": __version__,
                         "informationUri": INFO_URI,
-                        "rules": rules,
+                        "rules": [_descriptor(rule) for rule in rule_ids],
                     }
                 },
-                "artifacts": [{"location": {"uri": _uri(p)}} for p in result.files],
+                "originalUriBaseIds": {ROOT: {"uri": root_uri}},
+                "artifacts": [{"location": _location(p, ctx)} for p in result.files],
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)

@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, md_escape
-from paperspace_deploy.spec.findings import Finding
+from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, annotated, md_escape
+from paperspace_deploy.report.result import ReportContext
+from paperspace_deploy.spec.findings import Finding, Severity
 
 MAX_FINDING_ROWS = 1000  # ~200 bytes a row: the table alone stays far below 1 MiB
 MAX_CELL = 300
@@ -52,37 +53,69 @@ class Summary:
     digest: str | None = None
     tags: list[str] = field(default_factory=list)
     deployment: dict[str, str] = field(default_factory=dict)  # id, spec-id, state, endpoint...
+    report_context: ReportContext | None = None  # links from locations to lines
 
 
-def _findings(findings: Sequence[Finding]) -> list[str]:
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
+_ICON = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.NOTICE: "ℹ️"}
+FOLD_ROWS = 10  # rows of a file shown before the rest folds into <details>
+_HEADER = "| | Line | Message |\n|---|---|---|"
+
+
+def _counts(findings: Sequence[Finding]) -> str:
+    parts = []
+    for severity in Severity:
+        n = sum(1 for f in findings if f.severity is severity)
+        if n:
+            parts.append(f"{_ICON[severity]} {n} {severity.value}{'s' if n > 1 else ''}")
+    return ", ".join(parts)
+
+
+def findings_markdown(findings: Sequence[Finding], ctx: ReportContext | None = None) -> list[str]:
+    """THE findings table of every job summary (the action's and `lint --format github`'s):
+    one table per file, files with errors first; in each, errors, then warnings, then notices,
+    in line order. A location links to its line when `ctx` knows the commit (ctx.blob_url).
+    After FOLD_ROWS rows the rest of a file's table folds into <details>. Locations are
+    `line:col` (the file is the heading), so no cell holds a long path to break; the rule id
+    follows the message, as in the log. Every cell is untrusted text (cell())."""
     out = ["### Lint findings", ""]
     if not findings:
         return [*out, "No problems found.", ""]
-    shown: dict[str, int] = {}
-    rows = [
-        "| | Location | Rule | Message |",
-        "|---|---|---|---|",
-    ]
-    overflow = 0
-    for f in findings[:MAX_FINDING_ROWS]:
-        sev = f.severity.value
-        shown[sev] = shown.get(sev, 0) + 1
-        mark = ""
-        if shown[sev] > ANNOTATIONS_PER_TYPE:
-            mark = " ¹"
-            overflow += 1
-        icon = {"error": "❌", "warning": "⚠️", "notice": "ℹ️"}.get(sev, "")
-        where = f"{f.path}:{f.line}:{f.col}"
-        rows.append(f"| {icon} {sev}{mark} | {code(where)} | {cell(f.rule)} | {cell(f.message)} |")
-    out += rows
+    flags = annotated(findings)
+    # the worst first: errors survive the row cap, and files with errors come first
+    shown = sorted(range(len(findings)), key=lambda i: (_RANK[findings[i].severity], i))
+    by_file: dict[str, list[int]] = {}
+    for i in shown[:MAX_FINDING_ROWS]:
+        by_file.setdefault(findings[i].path, []).append(i)
+    for path, rows in by_file.items():  # dicts keep insertion order: worst files first
+        rows.sort(key=lambda i: (_RANK[findings[i].severity], findings[i].line, findings[i].col))
+        title = f"{code(path)}: {_counts([findings[i] for i in rows])}"
+        table = []
+        for i in rows:
+            f = findings[i]
+            where = f"{f.line}:{f.col}"
+            url = ctx.line_url(path, f.line) if ctx else None
+            where = f"[{where}]({url})" if url else where
+            mark = "" if flags[i] else "&nbsp;¹"
+            table.append(
+                f"| {_ICON[f.severity]}&nbsp;{f.severity.value}{mark} | {where} "
+                f"| {cell(f.message)} {code(f.rule, 80)} |"
+            )
+        out += [f"#### {title}", "", _HEADER, *table[:FOLD_ROWS], ""]
+        if len(table) > FOLD_ROWS:  # the worst rows stay in view, the rest fold
+            more = f"{len(table) - FOLD_ROWS} more in {code(path)}"
+            out += [f"<details><summary>{more}</summary>", "", _HEADER, *table[FOLD_ROWS:]]
+            out += ["", "</details>", ""]
     if len(findings) > MAX_FINDING_ROWS:
-        out.append(f"\n…and {len(findings) - MAX_FINDING_ROWS} more (see the step log).")
-    if overflow:
-        out.append(
-            f"\n¹ {overflow} finding(s) beyond GitHub's {ANNOTATIONS_PER_TYPE} annotations per "
-            "type are shown only here and in the log."
-        )
-    return [*out, ""]
+        out += [f"…and {len(findings) - MAX_FINDING_ROWS} more (see the step log).", ""]
+    hidden = flags.count(False)
+    if hidden:
+        out += [
+            f"¹ {hidden} finding(s) beyond GitHub's {ANNOTATIONS_PER_TYPE} annotations per type "
+            "are shown only here and in the log.",
+            "",
+        ]
+    return out
 
 
 def render(s: Summary) -> str:
@@ -96,7 +129,7 @@ def render(s: Summary) -> str:
     warnings = sum(1 for f in s.findings if f.severity.value == "warning")
     if s.specs or s.findings:
         lines += [f"**{errors}** error(s), **{warnings}** warning(s)", ""]
-        lines += _findings(s.findings)
+        lines += findings_markdown(s.findings, s.report_context)
     for note in s.notes:
         lines += [f"- {cell(note, 1000)}"]
     if s.notes:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from paperspace_deploy.report.render import LintResult
+from paperspace_deploy.report.result import LintResult, ReportContext
 from paperspace_deploy.spec.findings import Finding
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
 def line(f: Finding) -> str:
-    # messages are built by us, but values inside them came from the file: keep them on one line
-    message = f.message.replace("\r", " ").replace("\n", " ")
-    return f"{f.path}:{f.line}:{f.col}: {f.severity.value}: {message} [{f.rule}]"
+    # messages are built by us, but values inside them (and paths) came from the checkout
+    where = f"{_one_line(f.path)}:{f.line}:{f.col}"
+    return f"{where}: {f.severity.value}: {_one_line(f.message)} [{f.rule}]"
 
 
-def render(result: LintResult) -> str:
-    lines = [line(f) for f in result.findings]
-    lines.append(result.summary())
-    return "\n".join(lines) + "\n"
+def lines(result: LintResult, ctx: ReportContext) -> list[str]:
+    out = [line(f) for f in result.findings]
+    out.append(result.summary())
+    if ctx.for_runner:  # a runner log: no line may become a workflow command
+        from paperspace_deploy.report.github import neutralize
+
+        out = [neutralize(x) for x in out]
+    return out
+
+
+def render(result: LintResult, ctx: ReportContext) -> str:
+    return "\n".join(lines(result, ctx)) + "\n"

@@ -18,7 +18,9 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_ANNOTATIONS = frozenset(("title", "description", "default", "$schema", "$id", "$defs", "$comment"))
+_ANNOTATIONS = frozenset((
+    "title", "description", "markdownDescription", "default", "$schema", "$id", "$defs", "$comment",
+))  # fmt: skip
 
 
 def _is_number(v: Any) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paperspace_deploy.credentials import looks_like_token, looks_secret_by_name
-from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
 
 PLACEHOLDER = ":image"
@@ -74,7 +74,8 @@ class _Rules:
 
     def add(self, path: Path_, sev: Severity, rule: str, message: str, key: bool = False) -> None:
         line, col, end_line, end_col = self._locate(path, key)
-        self.found.append(Finding(self.display, line, col, sev, rule, message, end_line, end_col))
+        self.found.append(Finding(self.display, line, col, sev, rule, message, end_line, end_col,
+                                  json_path(self.data, path)))  # fmt: skip
 
     def run(self) -> list[Finding]:
         for check in (

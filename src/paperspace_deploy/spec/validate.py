@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from paperspace_deploy.spec.findings import Finding, Severity
+from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
 from paperspace_deploy.spec.schema import fast_is_valid, validator
 
@@ -101,7 +101,8 @@ def schema_findings(
             return
         seen.add((path, message))
         line, col, end_line, end_col = locate(path, key)
-        found.append(Finding(display, line, col, Severity.ERROR, rule, message, end_line, end_col))
+        found.append(Finding(display, line, col, Severity.ERROR, rule, message, end_line, end_col,
+                             json_path(data, path)))  # fmt: skip
 
     for err in validator().iter_errors(data):  # lazy: stops early on a file full of errors
         if len(found) >= MAX_SCHEMA_FINDINGS:
@@ -121,18 +122,23 @@ def schema_findings(
             allowed = sorted(err.schema.get("properties", {}))
             for extra in [k for k in value if k not in err.schema.get("properties", {})]:
                 add((*path, extra), "unknown-key", _unknown(extra, allowed, where), key=True)
-        elif kind == "not" and path:
-            name = path[-1]
-            why = _MISPLACED.get(str(name)) if not _in_probe(path) else None
-            if why is None and _in_probe(path):
-                why = "an exec probe takes no HTTP fields (path, port, host, headers)"
-            if why is None and len(path) >= 3 and path[-3] == "integrations":
-                itype = data["integrations"][path[-2]].get("type")
-                why = f"{preview(name)} is not a field of a {preview(itype)} integration"
-            why = why or "it does not belong to this apiVersion shape"
-            add(
-                path, "key-not-allowed", f"key {preview(name)} is not allowed here: {why}", key=True
-            )
+        elif kind is None or (kind == "not" and path):
+            # a `false` property schema (the editor then flags the key): jsonschema reports it
+            # at the object, without the key, so the keys are found again in the schema
+            keys = [path] if kind == "not" else [(*path, k) for k in _false_keys(err, data)]
+            if not keys:
+                add(path, "schema", f"{where}: not allowed here")
+            for key_path in keys:
+                name = key_path[-1]
+                why = _MISPLACED.get(str(name)) if not _in_probe(key_path) else None
+                if why is None and _in_probe(key_path):
+                    why = "an exec probe takes no HTTP fields (path, port, host, headers)"
+                if why is None and len(key_path) >= 3 and key_path[-3] == "integrations":
+                    itype = data["integrations"][key_path[-2]].get("type")
+                    why = f"{preview(name)} is not a field of a {preview(itype)} integration"
+                why = why or "it does not belong to this apiVersion shape"
+                message = f"key {preview(name)} is not allowed here: {why}"
+                add(key_path, "key-not-allowed", message, key=True)
         elif kind == "required":
             for missing in err.validator_value:
                 if isinstance(value, dict) and missing not in value:
@@ -206,6 +212,32 @@ def schema_findings(
         else:
             add(path, "schema", f"{where}: {str(err.message)[:200]}")
     return found
+
+
+def _false_keys(err: Any, data: dict[str, Any]) -> list[str]:
+    """The keys of the object at err's path whose subschema, in the `properties` err came from,
+    is `false` (jsonschema's descend() drops the key for boolean schemas)."""
+    root = validator().schema
+    node: Any = root
+    try:
+        for part in err.schema_path:
+            # the schema path goes on inside a referenced definition (with or without "$ref")
+            while isinstance(node, dict) and "$ref" in node and part not in node:
+                ref, node = node["$ref"], root
+                for name in ref.removeprefix("#/").split("/"):
+                    node = node[name]
+            if part != "$ref":
+                node = node[part]
+    except (KeyError, IndexError, TypeError):
+        return []
+    if not err.schema_path or err.schema_path[-1] != "properties" or not isinstance(node, dict):
+        return []
+    target: Any = data
+    for part in err.absolute_path:
+        target = target[part]
+    if not isinstance(target, dict):
+        return []
+    return [key for key, sub in node.items() if sub is False and key in target]
 
 
 def _numeric(text: str) -> bool:

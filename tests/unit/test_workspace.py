@@ -1,4 +1,5 @@
-"""Spec, context and Dockerfile paths stay inside the workspace (reliability.md §2.8, §6.1 1-7)."""
+"""workspace.py: spec, context, Dockerfile and report paths stay inside the workspace
+(reliability.md §2.8, §6.1 1-7)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 from paperspace_deploy.errors import ExitCode, UsageError
 from paperspace_deploy.workspace import (
+    Workspace,
     check_directory,
     check_regular_file,
+    contained,
     display,
-    resolve_specs,
     workspace_root,
+    write_inside,
 )
 
 
@@ -98,23 +101,6 @@ def test_empty_or_control_characters(ws: Path, path: str) -> None:
         check_regular_file(ws, path)
 
 
-def test_globs(ws: Path) -> None:
-    assert resolve_specs(ws, "deploy/*.yaml") == [ws / "deploy/a.yaml", ws / "deploy/b.yaml"]
-    assert ws / ".paperspace/app.yaml" not in resolve_specs(ws, "**/*.yaml")  # hidden skipped
-    with pytest.raises(UsageError, match="inside the workspace"):
-        resolve_specs(ws, "../*/*.yaml")
-    with pytest.raises(UsageError, match="no spec file matches"):
-        resolve_specs(ws, "nothing/*.yaml")
-
-
-def test_glob_match_escaping_through_symlink_refused(ws: Path, tmp_path: Path) -> None:
-    outside = tmp_path / "outside.yaml"
-    outside.write_text("name: x\n")
-    (ws / "deploy" / "c.yaml").symlink_to(outside)
-    with pytest.raises(UsageError, match="outside the workspace"):
-        resolve_specs(ws, "deploy/*.yaml")
-
-
 def test_context_directory(ws: Path, tmp_path: Path) -> None:
     assert check_directory(ws, ".") == ws
     assert check_directory(ws, "deploy") == ws / "deploy"
@@ -129,3 +115,64 @@ def test_workspace_root(tmp_path: Path) -> None:
     assert workspace_root({}, tmp_path) == tmp_path.resolve()
     with pytest.raises(UsageError, match="does not exist"):
         workspace_root({"GITHUB_WORKSPACE": str(tmp_path / "nope")}, Path("/"))
+
+
+def test_workspace_root_is_github_then_gitlab_then_cwd(tmp_path: Path) -> None:
+    gl = tmp_path / "gl"
+    gl.mkdir()
+    assert workspace_root({"CI_PROJECT_DIR": str(gl)}, tmp_path) == gl
+    assert workspace_root({"GITHUB_WORKSPACE": str(tmp_path), "CI_PROJECT_DIR": str(gl)}, gl) == (
+        tmp_path.resolve()
+    )
+
+
+def test_contained_is_relative_to_cwd_and_shown_from_the_root(ws: Path, tmp_path: Path) -> None:
+    real, shown = contained(ws, ws / "deploy", "a.yaml")
+    assert real == ws / "deploy" / "a.yaml" and shown == "deploy/a.yaml"
+    assert contained(ws, ws / "deploy", "../.paperspace/app.yaml")[1] == ".paperspace/app.yaml"
+    other = tmp_path / "other.yaml"
+    other.write_text("name: x\n")
+    with pytest.raises(UsageError, match="inside the workspace"):  # in CI, and the action
+        contained(ws, ws, str(other))
+    (ws / "link.yaml").symlink_to(other)
+    with pytest.raises(UsageError, match="outside the workspace"):
+        contained(ws, ws, "link.yaml", outside_ok=True)
+
+
+def test_a_local_run_may_name_files_elsewhere_but_not_through_symlinks(ws, tmp_path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "paperspace.yaml").write_text("name: x\n")
+    local = Workspace.for_cli({}, ws)
+    assert local.file(str(other / "paperspace.yaml"))[0] == other / "paperspace.yaml"
+    (other / "link.yaml").symlink_to("/etc/hostname")
+    with pytest.raises(UsageError, match="outside the workspace"):
+        local.file(str(other / "link.yaml"))
+    in_ci = Workspace.for_cli({"CI_PROJECT_DIR": str(ws)}, ws)
+    with pytest.raises(UsageError, match="inside the workspace"):
+        in_ci.file(str(other / "paperspace.yaml"))
+
+
+def test_write_inside_never_follows_a_symlink(ws: Path, tmp_path: Path) -> None:
+    """A committed `report.sarif -> site-packages/x.pth` (dangling or not) must not be written
+    through (issue 11: that became code execution on the next Python start)."""
+    target = tmp_path / "site-packages" / "evil.pth"
+    target.parent.mkdir()
+    (ws / "report.sarif").symlink_to(target)  # dangling: the old code created the target
+    write_inside(ws, ws, "report.sarif", "{}")
+    assert not target.exists()
+    assert (ws / "report.sarif").read_text() == "{}" and not (ws / "report.sarif").is_symlink()
+    target.write_text("keep")
+    (ws / "r2.sarif").symlink_to(target)
+    write_inside(ws, ws, "r2.sarif", "new")
+    assert target.read_text() == "keep"
+
+
+@pytest.mark.parametrize("path", ["../out.sarif", "/tmp/out.sarif", "linkdir/out.sarif"])
+def test_write_inside_refuses_paths_out_of_the_workspace(
+    ws: Path, tmp_path: Path, path: str
+) -> None:
+    (ws / "linkdir").symlink_to(tmp_path)
+    with pytest.raises(UsageError, match=r"inside the workspace|out of the workspace"):
+        write_inside(ws, ws, path, "x")
+    assert not (tmp_path / "out.sarif").exists()

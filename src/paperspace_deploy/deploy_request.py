@@ -1,0 +1,151 @@
+"""`DeployRequest`: everything `plan` and `deploy` need, built the same way by both faces.
+
+The CLI builds it from its flags (`from_args`), the action from its inputs (`from_action`); both
+go through `options.complete` (environment fallbacks and defaults from the one table) and
+`from_values`, which owns the checks: a project id of the right shape, an API key that can be a
+header, an http(s) API URL, the single spec file inside the workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paperspace_deploy import options
+from paperspace_deploy.api.retry import Deadline
+from paperspace_deploy.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from paperspace_deploy.deploy import DeployResult
+    from paperspace_deploy.io import Io
+    from paperspace_deploy.registry import Connections
+    from paperspace_deploy.spec import LoadedSpec
+    from paperspace_deploy.specdiff import PlanResult
+    from paperspace_deploy.workspace import Workspace
+
+
+@dataclass
+class WaitOptions:
+    wait: bool = True  # False: return right after the upsert
+    poll_interval: float = 5.0  # ± jitter, so concurrent runs do not poll in lockstep
+    jitter: float = 0.2
+    grace: float = 60.0  # 404 / "spec not yet visible" tolerated this long after the upsert
+    error_grace: float = 60.0  # an instance errored this long (continuously) fails the run
+
+
+@dataclass
+class DeployRequest:
+    spec_path: Path  # the real path, inside the workspace
+    display: str  # the spec as reports name it
+    project_id: str
+    api_key: str = field(repr=False)
+    api_url: str
+    deadline: Deadline
+    image: str | None = None  # replaces ':image' / the spec's image (a pushed digest after a build)
+    wait: WaitOptions = field(default_factory=WaitOptions)
+    skip_unchanged: bool = False
+    strict: bool = False
+    registries: Connections | None = None  # offline list; None: ask the API
+    spec: LoadedSpec | None = None  # already linted (the job lints first); None: lint here
+    client_options: dict[str, Any] = field(default_factory=dict)  # tests: policy, sleep, rng
+
+    def __repr__(self) -> str:  # never the key
+        return f"DeployRequest(spec={self.display!r}, project={self.project_id!r})"
+
+    @classmethod
+    def from_values(
+        cls, values: options.Values, ws: Workspace, stage: str, *, deadline: Deadline | None
+    ) -> DeployRequest:
+        from paperspace_deploy.api.client import api_url_from, clean_api_key
+        from paperspace_deploy.specfiles import collect
+
+        spec = values.get("spec")
+        collected = collect([spec] if isinstance(spec, str) and spec else [], ws)
+        if collected.problems:
+            raise UsageError(collected.problems[0])
+        if not spec:  # the standard names: the first present, as the official tools do
+            collected.files = collected.files[:1]
+        if len(collected.files) != 1:
+            raise UsageError(
+                f"{stage} takes exactly one spec file; {spec!r} matched {len(collected.files)}"
+            )
+        from paperspace_deploy.lint import offline_registries
+
+        api_key = clean_api_key(values.get("api-key"))  # the first thing a new user misses
+        return cls(
+            spec_path=collected.files[0].path,
+            display=collected.files[0].shown,
+            project_id=project_id(values.get("project-id")),
+            api_key=api_key,
+            api_url=api_url_from(values.get("api-url"), {}),
+            deadline=deadline or Deadline(values["timeout"]),
+            image=values.get("image") or None,
+            wait=WaitOptions(
+                wait=bool(values.get("wait", True)),
+                poll_interval=float(values.get("poll-interval") or 5.0),
+                error_grace=float(values.get("error-grace") or 60.0),
+            ),
+            skip_unchanged=bool(values.get("skip-unchanged")),
+            strict=bool(values.get("strict")),
+            registries=offline_registries(values, ws),
+        )
+
+    @classmethod
+    def from_args(
+        cls, args: argparse.Namespace, io: Io, stage: str, *, deadline: Deadline | None = None
+    ) -> DeployRequest:
+        from paperspace_deploy.workspace import Workspace
+
+        values = options.complete(options.from_namespace(args, stage), stage, io.environ)
+        ws = Workspace.for_cli(io.environ, io.cwd)
+        return cls.from_values(values, ws, stage, deadline=deadline)
+
+    @classmethod
+    def from_action(
+        cls, inputs: options.Values, workspace: Workspace, io: Io, stage: str, *,
+        deadline: Deadline,
+    ) -> DeployRequest:  # fmt: skip
+        values = options.complete(inputs, stage, io.environ)
+        return cls.from_values(values, workspace, stage, deadline=deadline)
+
+
+def project_id(value: str | None) -> str:
+    pid = (value or "").strip()
+    if not pid:
+        raise InputError("a project id is required (--project-id, input project-id, or "
+                         "PAPERSPACE_PROJECT_ID)")  # fmt: skip
+    if len(pid) > 64 or not all(c.isalnum() or c in "-_" for c in pid):
+        raise InputError(f"project id {pid[:64]!r} has an invalid format")
+    return pid
+
+
+# -- the deploy stage's entry points for a request (until deploy.py takes the request itself) --
+def plan(req: DeployRequest, io: Io, *, log: Callable[[str], None] | None = None) -> PlanResult:
+    from paperspace_deploy import deploy
+
+    return deploy.plan(
+        req.spec_path, spec=req.spec, display=req.display, project_id=req.project_id,
+        api_key=req.api_key, api_url=req.api_url, image=req.image, io=io,
+        environ=io.environ, deadline=req.deadline, registries=req.registries,
+        client_options=req.client_options,
+    )  # fmt: skip
+
+
+def run_deploy(
+    req: DeployRequest, io: Io, *, log: Callable[[str], None] | None = None
+) -> DeployResult:
+    from paperspace_deploy import deploy
+
+    return deploy.run_deploy(
+        req.spec_path, spec=req.spec, display=req.display, project_id=req.project_id,
+        api_key=req.api_key, api_url=req.api_url, image=req.image, io=io,
+        environ=io.environ, deadline=req.deadline, wait=req.wait.wait,
+        skip_unchanged=req.skip_unchanged, on_event=log,
+        registries=req.registries, client_options=req.client_options,
+        wait_options=deploy.WaitOptions(poll_interval=req.wait.poll_interval,
+                                        error_grace=req.wait.error_grace),
+    )  # fmt: skip

@@ -1,0 +1,251 @@
+"""The job both faces run: lint -> registry check -> build and push -> plan -> deploy -> wait.
+
+The CLI's `build`, `plan` and `deploy` commands and the action build the same request objects
+(`LintRequest`, `BuildOptions`, `DeployRequest`) and hand them to `run_job`; only reporting
+differs, through the `Reporter` each face passes (the CLI prints lines on stderr, the action
+annotates, groups and neutralises). Policies that must not drift live here, once:
+  * what runs in which mode, and that an invalid spec stops the job before anything changes;
+  * the fork policy: a pull request from a fork (or an event we cannot read) never deploys,
+    plans or pushes -- it has no secrets, and its code is untrusted;
+  * the registry-check policy: an offline list is checked by lint; without one, a deploy that
+    builds first checks against the API before the (long) build; plan and deploy check it
+    against the API themselves; plain lint says the check was skipped.
+`JobResult` fills as stages finish, so a failure still reports what was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from paperspace_deploy import ci_context
+from paperspace_deploy.errors import InputError, SpecInvalid, UsageError
+from paperspace_deploy.spec.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy import DeployResult
+    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.image.options import BuildOptions, BuildResult
+    from paperspace_deploy.io import Io
+    from paperspace_deploy.lint import LintRequest, LintRun
+    from paperspace_deploy.spec import LoadedSpec
+    from paperspace_deploy.specdiff import PlanResult
+
+MODES = ("deploy", "lint", "build", "plan")
+# Events that run with the base repository's secrets and write token, often on a pull
+# request's code: building or deploying here is how "pwn requests" happen.
+PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run", "issue_comment")
+
+
+class Reporter(Protocol):
+    def findings(self, findings: list[Finding]) -> None:
+        """Lint, registry or server-validation findings, as they are known."""
+
+    def stage(self, title: str) -> AbstractContextManager[None]:
+        """Around a stage whose log lines carry API text (plan, deploy)."""
+
+    def event(self, message: str) -> None:
+        """One progress line of a stage."""
+
+    def warning(self, message: str) -> None:
+        """A warning about the run itself (not a finding on the spec)."""
+
+
+@dataclass
+class Job:
+    mode: str
+    lint: LintRequest | None = None  # None: build mode without a spec
+    build: BuildOptions | None = None  # None: no build in this run
+    deploy: DeployRequest | None = None  # plan and deploy modes
+    fork: bool = False  # a pull request from a fork: nothing is pushed
+
+
+@dataclass
+class JobResult:
+    mode: str
+    lint: LintRun | None = None
+    build: BuildResult | None = None
+    plan: PlanResult | None = None
+    deploy: DeployResult | None = None
+
+
+UNSAFE_SWITCHES = ("ACTIONS_ALLOW_UNSECURE_COMMANDS", "ACTIONS_ALLOW_UNSECURE_STOPCOMMAND_TOKENS")
+
+
+def check_event(mode: str, env: Mapping[str, str], reporter: Reporter) -> bool:
+    """The fork policy; returns whether this run comes from a fork (untrusted, no secrets)."""
+    ctx = ci_context.detect(env)
+    if ctx.fork and mode in ("deploy", "plan"):
+        raise InputError(
+            f"mode '{mode}' refuses to run on a pull request from a fork",
+            hint="lint pull requests (mode: lint); deploy on push or workflow_dispatch",
+        )
+    unsafe = [k for k in UNSAFE_SWITCHES if env.get(k, "").strip().lower() == "true"]
+    if ctx.fork and unsafe:
+        raise InputError(
+            f"refusing to run on a fork pull request with {unsafe[0]}=true",
+            hint="that switch lets untrusted output run workflow commands; remove it",
+        )
+    event = env.get("GITHUB_EVENT_NAME", "")
+    if mode in ("deploy", "build") and event in PRIVILEGED_EVENTS:
+        reporter.warning(
+            f"running '{mode}' on {event}: this event has secrets and a write token; never "
+            "build or deploy code from a pull request's head here"
+        )
+    return ctx.fork
+
+
+def make_job(
+    mode: str,
+    env: Mapping[str, str],
+    reporter: Reporter,
+    *,
+    has_spec: bool,
+    building: bool,
+    lint: Callable[[], LintRequest],
+    build: Callable[[], BuildOptions],
+    deploy: Callable[[], DeployRequest],
+) -> Job:
+    """Which stages `mode` runs, each request built by the face's factory -- after the fork
+    policy, so a fork is refused before any secret input is required."""
+    job = Job(mode, fork=check_event(mode, env, reporter))
+    if mode != "build" or has_spec:
+        job.lint = lint()
+    if mode == "build" or (mode == "deploy" and building):
+        job.build = build()
+    if mode in ("plan", "deploy"):
+        job.deploy = deploy()
+    return job
+
+
+def run_job(job: Job, io: Io, reporter: Reporter, result: JobResult) -> JobResult:
+    """Run the stages of `job.mode`; raises the DeployError that ended it."""
+    specs: list[LoadedSpec] = []
+    if job.lint is not None:
+        lint = _lint(job, reporter, result)
+        specs = lint.specs
+    if job.mode == "lint":
+        return result
+    if job.build is not None:
+        from paperspace_deploy.image.pipeline import build_and_push
+
+        if job.fork or (_privileged(io) and job.build.push is None):
+            # a fork has no registry secrets; a privileged event may be building a pull
+            # request's code: never pushed unless asked for explicitly
+            job.build.push = False
+            why = "a pull request from a fork" if job.fork else io.environ["GITHUB_EVENT_NAME"]
+            reporter.event(f"{why}: the image is built but not pushed")
+        if job.deploy is not None and job.deploy.registries is None and specs:
+            _registry_before_build(job.deploy, specs[0], reporter)
+        result.build = build_and_push(job.build, io)
+        if job.mode == "build":
+            return result
+        if not result.build.digest_ref:
+            raise UsageError(
+                "the image was not pushed, so there is no digest to deploy",
+                hint="deploy needs a push (push: true, or a registry the image can go to)",
+            )
+    if job.deploy is None:
+        return result
+    req = job.deploy
+    if job.lint is not None:
+        req.spec = _the_spec(req, specs)
+    if result.build is not None:
+        req.image = result.build.digest_ref
+    _plan_and_deploy(job.mode, req, io, reporter, result)
+    return result
+
+
+def _privileged(io: Io) -> bool:
+    return io.environ.get("GITHUB_EVENT_NAME", "") in PRIVILEGED_EVENTS
+
+
+def _lint(job: Job, reporter: Reporter, result: JobResult) -> LintRun:
+    from paperspace_deploy.lint import run_lint
+
+    assert job.lint is not None
+    lint = result.lint = run_lint(job.lint)
+    reporter.findings(lint.result.findings)
+    reporter.event(f"lint: {lint.result.summary()}")
+    if lint.problems:
+        raise UsageError(lint.problems[0])
+    if not lint.result.files:
+        raise UsageError("no spec file was read")
+    if lint.failed(job.lint.strict):
+        errors = lint.result.count(Severity.ERROR)
+        warnings = lint.result.count(Severity.WARNING)
+        what = f"{errors} error(s)" if errors else f"{warnings} warning(s) with strict"
+        raise SpecInvalid(
+            f"the spec has {what}; nothing was changed",
+            hint="fix the findings on the spec (paperspace-deploy lint shows them)",
+        )
+    return lint
+
+
+def _the_spec(req: DeployRequest, specs: list[LoadedSpec]) -> LoadedSpec | None:
+    """The linted spec that the deploy request names (lint and deploy read the same file)."""
+    for spec in specs:
+        if spec.path == req.display:
+            return spec
+    return None
+
+
+def _registry_before_build(req: DeployRequest, spec: LoadedSpec, reporter: Reporter) -> None:
+    """Fail before a long build when containerRegistry is not one of the team's connections."""
+    from paperspace_deploy import registry
+    from paperspace_deploy.api.client import ApiClient
+
+    data = spec.data
+    if not isinstance(data, dict) or not data.get("containerRegistry"):
+        return
+    client = ApiClient(req.api_key, req.api_url, deadline=req.deadline)
+    try:
+        req.registries = registry.from_api(client)
+    finally:
+        client.close()
+    findings = registry.check_registry(
+        data,
+        path=req.display,
+        locate=spec.locate,
+        connections=req.registries,
+    )
+    _stop_on_errors(findings, req.display, reporter)
+
+
+def _stop_on_errors(findings: list[Finding], shown: str, reporter: Reporter) -> None:
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if findings:
+        reporter.findings(findings)
+    if errors:
+        raise SpecInvalid(f"{shown}: {errors[0].message}")
+
+
+def _plan_and_deploy(
+    mode: str,
+    req: DeployRequest,
+    io: Io,
+    reporter: Reporter,
+    result: JobResult,
+) -> None:
+    from paperspace_deploy import deploy, deploy_request
+
+    try:
+        # API bodies and names are untrusted: the stage's lines print as text
+        with reporter.stage("Plan"):
+            result.plan = deploy_request.plan(req, io, log=reporter.event)
+        known = set(result.lint.result.findings) if result.lint else set()
+        new = [f for f in result.plan.findings if f not in known]  # the API's registry check
+        if new:
+            reporter.findings(new)
+            if result.lint is not None:
+                result.lint.result.findings += new
+        if mode == "deploy":  # the plan above is for the reports: 3 GETs, nothing changed
+            with reporter.stage("Deploy"):
+                result.deploy = deploy_request.run_deploy(req, io, log=reporter.event)
+    except deploy.SpecRejected as exc:  # the registry check or the server's validation
+        reporter.findings(list(exc.findings))
+        if result.lint is not None:
+            result.lint.result.findings += list(exc.findings)
+        raise

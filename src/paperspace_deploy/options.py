@@ -1,0 +1,598 @@
+"""The one table of options: every CLI flag and action input, and how its text becomes a value.
+
+Both faces read their options through this table, so a flag and its action input can never
+drift apart: the CLI gets argparse arguments made from it (`add_options`), the action reads
+`INPUT_*` through it (`read_inputs`), and both hand the same `Values` (option name -> parsed
+value) to the request objects (`LintRequest`, `BuildOptions`, `DeployRequest`).
+`tests/unit/test_options.py` fails when action.yml, this table, the request objects and the
+docs' input tables disagree.
+
+Names follow GitHub's kebab-case habit and docker/build-push-action where the concept is the
+same. Parsing is the same on both faces except where a face has its own convention, and then
+the table says so: a repeatable flag is a newline/comma-separated input, `--x/--no-x` is
+`x: true|false`, and a bare `timeout` number is seconds on the command line but minutes in the
+action (GitHub's `timeout-minutes` habit).
+
+Light imports only: the lint command builds its parser from this module at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from paperspace_deploy.errors import InputError
+
+STAGES = ("lint", "build", "plan", "deploy")
+BUILDERS = ("auto", "engine", "buildx")  # image/buildx.py says what each one does
+MAX_TIMEOUT = 360 * 60  # GitHub's longest job; a deadline beyond it only hides a hang
+TRUE = ("true", "True", "TRUE")  # @actions/core's getBooleanInput spellings
+FALSE = ("false", "False", "FALSE")
+Parse = Callable[[str], Any]
+
+
+class OptionError(ValueError):
+    """A value that does not parse; the face adds the flag or input name."""
+
+
+# ------------------------------------------------------------------------------------ parsers
+def duration(bare_unit: str) -> Parse:
+    """Seconds, or with a unit (`90s`, `15m`, `1h`); a bare number is in `bare_unit`."""
+    units = {"s": 1, "m": 60, "h": 3600}
+
+    def parse(text: str) -> float:
+        unit = text[-1:].lower()
+        scale = units.get(unit, units[bare_unit])
+        number = text[:-1] if unit in units else text
+        try:
+            value = float(number) * scale
+        except ValueError:
+            raise OptionError(
+                f"must be a duration like 90s, 15m or 1h, got {text[:20]!r}"
+            ) from None
+        if not 0 < value <= MAX_TIMEOUT:
+            raise OptionError(f"must be more than 0 and at most 6h, got {text[:20]!r}")
+        return value
+
+    return parse
+
+
+def seconds(low: float, high: float, *, low_open: bool = True) -> Parse:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise OptionError(f"must be a number of seconds, got {text[:20]!r}") from None
+        if not (low < value if low_open else low <= value) or value > high:
+            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+            raise OptionError(f"must be within {bounds} seconds, got {text[:20]!r}")
+        return value
+
+    return parse
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise OptionError(f"must look like KEY=VALUE, got a line starting {key[:12]!r}")
+    return key.strip(), value
+
+
+def tri_state(text: str) -> bool | None:
+    """`auto` (None), `true` or `false`."""
+    if text in ("", "auto"):
+        return None
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise OptionError(f"must be auto, true or false, got {text[:20]!r}")
+
+
+def choice(*allowed: str) -> Parse:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise OptionError(f"must be one of {', '.join(allowed)}, got {text[:20]!r}")
+        return text
+
+    return parse
+
+
+def tag_rules(text: str) -> tuple[str, ...]:
+    from paperspace_deploy.image.tags import ALL_TAG_RULES
+
+    if text.strip().lower() in ("", "none"):
+        return ()
+    rules = tuple(r.strip().lower() for r in text.split(",") if r.strip())
+    unknown = [r for r in rules if r not in ALL_TAG_RULES]
+    if unknown:
+        raise OptionError(
+            f"unknown tag rule {unknown[0][:20]!r}; choose from {', '.join(ALL_TAG_RULES)} or none"
+        )
+    return rules
+
+
+def text(value: str) -> str:
+    return value
+
+
+# -------------------------------------------------------------------------------------- table
+@dataclass(frozen=True)
+class Option:
+    name: str  # kebab-case: the action input, the CLI's --name, the key in Values
+    fills: tuple[str, ...]  # "request:field" it feeds (lint: LintRequest, build: BuildOptions,
+    # deploy: DeployRequest); tests/unit/test_options.py checks each field exists
+    help: str
+    stages: tuple[str, ...]  # the commands (and action modes) that take it
+    parse: Parse = text  # one item's text -> value
+    default: Any = None
+    flags: tuple[str, ...] = ()  # CLI spellings when not just `--name`
+    action: bool = True  # False: command line only (it has no meaning in a workflow step)
+    cli: bool = True  # False: action input only
+    multiple: bool = False  # CLI: repeatable; action: one item per line (or comma: `commas`)
+    commas: bool = True  # for `multiple` inputs: commas separate items too (not for K=V)
+    switch: bool = False  # a boolean: CLI --x/--no-x (just --no-x for a `no-` name), action
+    # true|false; with parse=tri_state the action also takes `auto` (None)
+    secret: bool = False  # masked first in the action; never shown
+    env: str | None = None  # environment variable used when neither face gives a value
+    metavar: str | None = None
+    action_parse: Parse | None = None  # the action's own reading (only `timeout`)
+    action_default: str | None = None  # the default as action.yml states it, when it differs
+    aliases: tuple[str, ...] = ()  # older action input names still read (e.g. dockerfile)
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def cli_flags(self) -> tuple[str, ...]:
+        return self.flags or (f"--{self.name}",)
+
+    def default_for(self, stage: str) -> Any:
+        if isinstance(self.default, Mapping):
+            return self.default.get(stage)
+        return self.default
+
+
+_DEPLOYISH = ("plan", "deploy")
+_BUILDISH = ("build", "deploy")
+_LINTED = ("lint", "plan", "deploy")
+
+OPTIONS: tuple[Option, ...] = (
+    # -- the spec and lint ---------------------------------------------------------------------
+    Option(
+        "spec",
+        ("lint:patterns", "deploy:spec_path"),
+        "Path or glob of the deployment spec(s), relative to the repository root "
+        "(default: the first of paperspace.yaml, .paperspace/app.yaml and the other standard "
+        "names).",
+        ("lint", "build", "plan", "deploy"),
+        metavar="PATH",
+    ),
+    Option(
+        "strict",
+        ("lint:strict", "deploy:strict"),
+        "Treat lint warnings as errors.",
+        _LINTED,
+        switch=True,
+        default=False,
+    ),
+    Option(
+        "container-registries",
+        ("lint:registries", "deploy:registries"),
+        "Registry connection names (newline or comma separated) to "
+        "check the spec's containerRegistry against, instead of asking the API; lint never "
+        "asks the API, so this is how pull requests check it.",
+        _LINTED,
+        multiple=True,
+        flags=("--registries", "--container-registries"),
+        metavar="NAME,...",
+    ),
+    Option(
+        "registries-file",
+        ("lint:registries", "deploy:registries"),
+        "File in the workspace with registry connection names (one per "
+        "line, or a JSON list of names or {name, url} objects).",
+        _LINTED,
+        metavar="FILE",
+    ),
+    # -- the Paperspace API --------------------------------------------------------------------
+    Option(
+        "api-key",
+        ("deploy:api_key",),
+        "Paperspace API key (use a secret). Needed by deploy and plan, never by lint.",
+        _DEPLOYISH,
+        secret=True,
+        env="PAPERSPACE_API_KEY",
+    ),
+    Option(
+        "project-id",
+        ("deploy:project_id",),
+        "Paperspace project ID the deployment belongs to.",
+        _DEPLOYISH,
+        env="PAPERSPACE_PROJECT_ID",
+    ),
+    Option(
+        "api-url",
+        ("deploy:api_url",),
+        "Paperspace API base URL (for a proxy or the local emulator).",
+        _DEPLOYISH,
+        env="PAPERSPACE_API_URL",
+        default="https://api.paperspace.com/v1",
+    ),
+    Option(
+        "image",
+        ("lint:image", "build:image", "deploy:image"),
+        "Image to deploy, replacing the spec's ':image' placeholder or image; with a "
+        "build, the repository to push to (e.g. ghcr.io/org/app).",
+        ("lint", "build", "plan", "deploy"),
+        metavar="REPO",
+    ),
+    Option(
+        "timeout",
+        ("build:deadline", "deploy:deadline"),
+        "Deadline for the whole run (build, push, upsert, rollout): 90s, 15m, 1h; at most 6h. "
+        "A bare number is seconds on the command line and minutes in the action. Default: "
+        "15m for deploy, 1h for build, 2m for plan.",
+        ("build", "plan", "deploy"),
+        parse=duration("s"),
+        action_parse=duration("m"),
+        default={"build": 3600.0, "plan": 120.0, "deploy": 900.0},
+        metavar="DURATION",
+    ),
+    # -- waiting for the rollout ---------------------------------------------------------------
+    Option(
+        "wait",
+        ("deploy:wait.wait",),
+        "Wait until the rollout is healthy (true) or return after submitting (false).",
+        ("deploy",),
+        switch=True,
+        default=True,
+    ),
+    Option(
+        "skip-unchanged",
+        ("deploy:skip_unchanged",),
+        "Do nothing when the live spec already matches.",
+        ("deploy",),
+        switch=True,
+        default=False,
+    ),
+    Option(
+        "poll-interval",
+        ("deploy:wait.poll_interval",),
+        "Seconds between rollout polls.",
+        ("deploy",),
+        parse=seconds(0, 300),
+        default=5.0,
+        metavar="SECONDS",
+    ),
+    Option(
+        "error-grace",
+        ("deploy:wait.error_grace",),
+        "Fail once an instance has stayed errored/failed this many seconds.",
+        ("deploy",),
+        parse=seconds(0, MAX_TIMEOUT, low_open=False),
+        default=60.0,
+        metavar="SECONDS",
+    ),
+    # -- build and push (docker/build-push-action's names) -------------------------------------
+    Option(
+        "context",
+        ("build:context",),
+        "Build context directory inside the repository. In deploy mode, setting "
+        "it builds, pushes and deploys the image by digest.",
+        _BUILDISH,
+        metavar="DIR",
+    ),
+    Option(
+        "file",
+        ("build:dockerfile",),
+        "Dockerfile path relative to the repository root (default: "
+        "<context>/Dockerfile); inside the context or the workspace. The action also reads "
+        "the older name 'dockerfile'.",
+        _BUILDISH,
+        flags=("--file", "-f", "--dockerfile"),
+        aliases=("dockerfile",),
+        metavar="PATH",
+    ),
+    Option(
+        "tags",
+        ("build:tags",),
+        "Extra image tags (the tags from the git context are added).",
+        _BUILDISH,
+        multiple=True,
+        flags=("--tag", "--tags"),
+        metavar="TAG",
+        default=(),
+    ),
+    Option(
+        "tag-rules",
+        ("build:tag_rules",),
+        "CI tag rules, comma separated, or none: sha, branch, tag, semver, pr, latest, sha-long.",
+        _BUILDISH,
+        parse=tag_rules,
+        default=("sha", "branch", "tag", "semver", "pr", "latest"),
+        metavar="LIST",
+        action_default="sha,branch,tag,semver,pr,latest",
+    ),
+    Option(
+        "build-args",
+        ("build:build_args",),
+        "Build arguments, one KEY=VALUE per line. Stored in the image history: never pass secrets.",
+        _BUILDISH,
+        parse=key_value,
+        multiple=True,
+        commas=False,
+        flags=("--build-arg",),
+        metavar="K=V",
+        default=(),
+    ),
+    Option(
+        "labels",
+        ("build:labels",),
+        "Image labels, one KEY=VALUE per line.",
+        _BUILDISH,
+        parse=key_value,
+        multiple=True,
+        commas=False,
+        flags=("--label",),
+        metavar="K=V",
+        default=(),
+    ),
+    Option("target", ("build:target",), "Build this stage of a multi-stage Dockerfile.", _BUILDISH),
+    Option(
+        "platforms",
+        ("build:platform",),
+        "Target platform(s), e.g. linux/amd64.",
+        _BUILDISH,
+        multiple=True,
+        flags=("--platform", "--platforms"),
+        default=(),
+    ),
+    Option(
+        "cache-from",
+        ("build:cache_from",),
+        "Cache source(s), one per line: an image, or BuildKit's type=registry,ref=... form.",
+        _BUILDISH,
+        multiple=True,
+        commas=False,
+        metavar="IMAGE",
+        default=(),
+    ),
+    Option(
+        "pull",
+        ("build:pull",),
+        "Always try to pull newer base images.",
+        _BUILDISH,
+        switch=True,
+        default=False,
+    ),
+    Option(
+        "no-cache",
+        ("build:no_cache",),
+        "Do not use the build cache.",
+        _BUILDISH,
+        switch=True,
+        default=False,
+    ),
+    Option(
+        "push",
+        ("build:push",),
+        "Push the built image: true, false, or auto (push except on pull requests).",
+        _BUILDISH,
+        parse=tri_state,
+        switch=True,
+        action_default="auto",
+    ),
+    Option(
+        "registry",
+        ("build:registry",),
+        "Registry to log in to (default: the image's host).",
+        _BUILDISH,
+        metavar="HOST",
+    ),
+    Option(
+        "username", ("build:username",), "Registry username.", _BUILDISH, env="REGISTRY_USERNAME"
+    ),
+    Option(
+        "password",
+        ("build:password",),
+        "Registry password or token (use a secret; masked, multi-line values "
+        "too). On the command line prefer REGISTRY_PASSWORD or --password-stdin: argv is "
+        "visible to other processes.",
+        _BUILDISH,
+        secret=True,
+        env="REGISTRY_PASSWORD",
+    ),
+    Option(
+        "builder",
+        ("build:builder",),
+        "engine: the Docker Engine API; buildx: docker buildx build (BuildKit); "
+        "auto: buildx when available, else the engine.",
+        _BUILDISH,
+        parse=choice(*BUILDERS),
+        default="engine",
+    ),
+    Option(
+        "fail-on-sensitive-context",
+        ("build:fail_on_sensitive_context",),
+        "Fail instead of warn when .env files, keys or .git would be sent to the engine.",
+        _BUILDISH,
+        switch=True,
+        default=False,
+    ),
+)
+
+BY_NAME = {o.name: o for o in OPTIONS}
+# Flags with no action input, and why: they shape a terminal run, not a workflow step.
+CLI_ONLY = {
+    "--format": "the result format on stdout (the action reports through outputs and summary)",
+    "--output": "lint's report file (the action writes annotations and the summary)",
+    "--build": "deploy: build with context '.' (the action builds when 'context' is set)",
+    "--password-stdin": "read the password from stdin (the action takes the 'password' input)",
+}
+Values = dict[str, Any]
+
+
+def action_default(option: Option) -> str:
+    """The default as action.yml states it (empty: the table's default applies)."""
+    if option.action_default is not None:
+        return option.action_default
+    if option.switch and isinstance(option.default, bool):
+        return "true" if option.default else "false"
+    if isinstance(option.default, str):
+        return option.default
+    if isinstance(option.default, float):
+        return f"{option.default:g}"
+    return ""
+
+
+def for_stage(stage: str) -> list[Option]:
+    return [o for o in OPTIONS if stage in o.stages]
+
+
+# ---------------------------------------------------------------------------------------- CLI
+def cli_type(parse: Parse) -> Callable[[str], Any]:
+    """A parser of this module as an argparse `type=` (for a command's own flags)."""
+
+    def convert(value: str) -> Any:
+        try:
+            return parse(value)
+        except OptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _argparse_type(option: Option) -> Callable[[str], Any]:
+    """One flag's text -> its value; for a repeatable flag a list (commas separate items too,
+    as in the action), flattened by `from_namespace`."""
+
+    def convert(value: str) -> Any:
+        try:
+            if option.multiple:
+                return [option.parse(item) for item in _items(option, value)]
+            return option.parse(value)
+        except OptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def add_options(
+    parser: argparse.ArgumentParser, stage: str, *, skip: Iterable[str] = (), title: str = ""
+) -> None:
+    """Add the table's flags for `stage` (except `skip`, which the command spells itself)."""
+    group = parser.add_argument_group(title) if title else parser
+    skipped = set(skip)
+    for option in for_stage(stage):
+        if not option.cli or option.name in skipped:
+            continue
+        kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help}
+        if option.switch and option.name.startswith("no-"):
+            kwargs.update(action="store_const", const=True, default=None)
+        elif option.switch:
+            kwargs.update(action=argparse.BooleanOptionalAction, default=None)
+        elif option.multiple:
+            kwargs.update(action="append", type=_argparse_type(option), default=None)
+        else:
+            kwargs.update(type=_argparse_type(option), default=None)
+        if option.metavar and not option.switch:
+            kwargs["metavar"] = option.metavar
+        group.add_argument(*option.cli_flags, **kwargs)
+
+
+def from_namespace(args: argparse.Namespace, stage: str) -> Values:
+    """The parsed flags as Values; an absent flag is None (defaults are applied by `complete`)."""
+    values: Values = {}
+    for o in for_stage(stage):
+        value = getattr(args, o.dest, None)
+        if o.multiple and value is not None:
+            value = [item for chunk in value for item in chunk]
+        values[o.name] = value
+    return values
+
+
+# ------------------------------------------------------------------------------------- action
+def get_input(environ: Mapping[str, str], name: str) -> str:
+    """`INPUT_<NAME>` with hyphens kept (the runner's spelling), else with underscores; trimmed
+    like actions-toolkit's `core.get_input` (whose module imports requests: not on lint's path)."""
+    upper = name.replace(" ", "_").upper()
+    for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
+        if key in environ:
+            return environ[key].strip()
+    return ""
+
+
+def raw_input(environ: Mapping[str, str], name: str) -> str:
+    """A secret as given, only line breaks at the ends trimmed (a PEM-like value keeps its
+    inner lines)."""
+    upper = name.upper()
+    for key in (f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"):
+        if key in environ:
+            return environ[key].strip("\r\n")
+    return ""
+
+
+def _items(option: Option, value: str) -> list[str]:
+    raw = value.replace(",", "\n") if option.commas else value
+    return [item.strip() for item in raw.splitlines() if item.strip()]
+
+
+def parse_input(option: Option, value: str) -> Any:
+    """One action input's text -> its value (None when empty)."""
+    if option.switch and option.parse is not tri_state:
+        if not value:
+            return None
+        if value in TRUE:
+            return True
+        if value in FALSE:
+            return False
+        raise InputError(
+            f"input '{option.name}' must be true/True/TRUE or false/False/FALSE, got {value[:20]!r}"
+        )
+    parse = option.action_parse or option.parse
+    try:
+        if option.multiple:
+            return [parse(item) for item in _items(option, value)] or None
+        if option.parse is tri_state:  # empty means auto too
+            return parse(value)
+        return parse(value) if value else None
+    except OptionError as exc:
+        raise InputError(f"input '{option.name}' {exc}") from None
+
+
+def read_inputs(environ: Mapping[str, str], stage: str) -> Values:
+    """The action's inputs for `stage` as Values (None where the input is empty)."""
+    values: Values = {}
+    for option in for_stage(stage):
+        if not option.action:
+            continue
+        read = raw_input if option.secret else get_input
+        value = read(environ, option.name)
+        for alias in option.aliases:  # an older input name
+            value = value or read(environ, alias)
+        values[option.name] = parse_input(option, value)
+    return values
+
+
+def secret_inputs() -> tuple[str, ...]:
+    return tuple(o.name for o in OPTIONS if o.secret)
+
+
+# ------------------------------------------------------------------------------------- shared
+def complete(values: Mapping[str, Any], stage: str, environ: Mapping[str, str]) -> Values:
+    """Fill what neither face gave: the environment variable, else the table's default."""
+    out: Values = {}
+    for option in for_stage(stage):
+        value = values.get(option.name)
+        if value is None and option.env and environ.get(option.env, "").strip():
+            value = environ[option.env] if option.secret else environ[option.env].strip()
+        if value is None:
+            value = option.default_for(stage)
+        if option.multiple and value is not None:
+            value = list(value)
+        out[option.name] = value
+    return out
