@@ -198,9 +198,11 @@ def detect(env: Mapping[str, str]) -> CiContext:
 
 
 # ---------------------------------------------------------------- the upsert's x-git-* headers
-# Paperspace stores them in `latestSpec.metadata.gitHeaders` only when all six are present and
-# `x-git-host` is github or gitlab (reference §2.1); a generic CI sends what it knows.
+# The API types require the set as a whole (`metadata.gitHeaders`: all six keys, `x-git-host`
+# github or gitlab; reference §2.1), so a run sends all six or none: a partial set may be
+# dropped, or refused by a stricter server.
 GIT_KEYS = ("x-git-host", "x-git-actor", "x-git-owner", "x-git-repo", "x-git-ref", "x-git-sha")
+GIT_HOSTS = ("github", "gitlab")
 MAX_HEADER_VALUE = 256
 
 
@@ -213,10 +215,11 @@ def _header_value(value: str | None) -> str | None:
 
 
 def git_headers(env: Mapping[str, str]) -> dict[str, str]:
-    """Headers for the upsert; `PSD_GIT_SHA`, `PSD_GIT_REF`, ... override what CI says."""
+    """All six headers for the upsert, or none; `PSD_GIT_SHA`, `PSD_GIT_REF`, ... (and
+    `PSD_GIT_HOST=github|gitlab`) override or complete what CI says."""
     ctx = detect(env)
     raw = {
-        "x-git-host": ctx.provider if ctx.provider in ("github", "gitlab") else None,
+        "x-git-host": ctx.provider if ctx.provider in GIT_HOSTS else None,
         "x-git-actor": ctx.actor,
         "x-git-owner": ctx.owner,
         "x-git-repo": ctx.title,
@@ -227,4 +230,6 @@ def git_headers(env: Mapping[str, str]) -> dict[str, str]:
         override = env.get("PSD_GIT_" + key.removeprefix("x-git-").upper())
         if override:
             raw[key] = override
-    return {k: v for k, v in ((k, _header_value(raw[k])) for k in GIT_KEYS) if v}
+    headers = {k: v for k, v in ((k, _header_value(raw[k])) for k in GIT_KEYS) if v}
+    complete = len(headers) == len(GIT_KEYS) and headers["x-git-host"] in GIT_HOSTS
+    return headers if complete else {}

@@ -86,8 +86,8 @@ class DeployRequest:
             image=values.get("image") or None,
             wait=WaitOptions(
                 wait=bool(values.get("wait", True)),
-                poll_interval=float(values.get("poll-interval") or 5.0),
-                error_grace=float(values.get("error-grace") or 60.0),
+                poll_interval=_number(values.get("poll-interval"), WaitOptions.poll_interval),
+                error_grace=_number(values.get("error-grace"), WaitOptions.error_grace),
             ),
             skip_unchanged=bool(values.get("skip-unchanged")),
             strict=bool(values.get("strict")),
@@ -111,6 +111,11 @@ class DeployRequest:
     ) -> DeployRequest:  # fmt: skip
         values = options.complete(inputs, stage, io.environ)
         return cls.from_values(values, workspace, stage, deadline=deadline)
+
+
+def _number(value: float | None, default: float) -> float:
+    """A wait option (0 is a value: --error-grace 0 fails at the first failing poll)."""
+    return default if value is None else float(value)
 
 
 def project_id(value: str | None) -> str:

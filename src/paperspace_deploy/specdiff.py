@@ -1,7 +1,7 @@
 """What would change: the live spec against ours, field by field (`plan`, `--skip-unchanged`).
 
-Specs are compared as the server sees them (defaults filled, `$schema` dropped); values under
-secret-bearing fields are redacted unless they are `secret:NAME` references.
+Specs are compared as the server sees them (every documented default filled, `$schema`
+dropped); values under secret-bearing fields are redacted unless they are `secret:NAME` references.
 """
 
 from __future__ import annotations
@@ -73,19 +73,65 @@ class PlanResult:
         }
 
 
+# Every default the API documents (CLI `api/openapi.ts` @default, DOC-HC, DOC-AS). A server may
+# or may not fill them into the spec it stores, so both sides are compared with all of them filled.
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
+                  "failureThreshold": 3}  # fmt: skip
+V0_PORT_DEFAULT = 80
+MODEL_PATH_DEFAULT = "/opt/models"
+
+
+def is_v0_shape(config: Mapping[str, Any]) -> bool:
+    """v0alpha0, or `latest`/missing with the v0 machine field (the 2023 reading of `latest`)."""
+    resources = config.get("resources")
+    legacy = isinstance(resources, dict) and "instanceType" in resources
+    return config.get("apiVersion") == "v0alpha0" or (
+        config.get("apiVersion") in (None, "latest") and (legacy or "port" in config)
+    )
+
+
 def normalize(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The server's view of a config: defaults filled, `$schema` dropped (zod output)."""
+    """The server's view of a config: `$schema` dropped and every documented default filled
+    (`enabled`, `resources.replicas`, v0 `port`, `autoscaling.enabled`, probe timings, the model
+    integration `path`), so a spec compares equal whether or not the server filled them."""
     data = copy.deepcopy(dict(config or {}))
     data.pop("$schema", None)
     data.setdefault("enabled", True)
+    if is_v0_shape(data):
+        data.setdefault("port", V0_PORT_DEFAULT)
     resources = data.get("resources")
     if isinstance(resources, dict):
         resources.setdefault("replicas", 1)
+        scaling = resources.get("autoscaling")
+        if isinstance(scaling, dict):
+            scaling.setdefault("enabled", True)
+    for block in ("healthChecks", "healthchecks"):
+        probes = data.get(block)
+        for probe in (probes or {}).values() if isinstance(probes, dict) else ():
+            if isinstance(probe, dict):
+                for key, value in PROBE_DEFAULTS.items():
+                    probe.setdefault(key, value)
+    for item in data.get("integrations") or []:
+        if isinstance(item, dict) and item.get("type") == "model":
+            item.setdefault("path", MODEL_PATH_DEFAULT)
     return data
 
 
 def same_spec(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Equal once both sides are normalised (never byte equality: servers fill defaults)."""
     return normalize(a) == normalize(b)
+
+
+def compatible(stored: Mapping[str, Any] | None, ours: Mapping[str, Any]) -> bool:
+    """No value contradicts: the same name and image, and every field present on both sides
+    equal. A server that adds an undocumented default or strips a key it does not know still
+    stores a compatible copy of our spec; another run's spec (other image, env, ...) is not."""
+    if not isinstance(stored, Mapping):
+        return False
+    mine, theirs = dict(_flatten(normalize(ours))), dict(_flatten(normalize(stored)))
+    if any(mine.get(k) != theirs.get(k) for k in ("name", "image")):
+        return False
+    return all(theirs[path] == value for path, value in mine.items() if path in theirs)
 
 
 def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -6,12 +6,17 @@ def test_x(emulator):
     emulator.faults.add("status:503@GET /deployments/*x3")
     emulator.add_registry("ci", registry)               # a connection to a real registry
     emulator.env()                                       # environ for run_deploy / the CLI
+
+The deploy/plan suite (test_deploy*.py, test_emulator_contract.py) runs under EVERY variance
+profile (docs/emulator.md): the `variance` fixture is parametrised for those modules, so each test
+id ends in `[default]`, `[defaults-filled]`, ..., `[combined]`. `PSD_VARIANCE=a,b` runs only those.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +27,7 @@ import pytest
 import requests
 
 from paperspace_deploy.emulator import Emulator, Faults, State, Timings
+from paperspace_deploy.emulator.variance import NAMES, Variance
 
 KEY = "psd-test-key-0123456789"
 PROJECT = "p0000000001"
@@ -64,9 +70,34 @@ class EmulatorHandle:
         return sum(len(d.specs) for d in self.state.deployments.values())
 
 
+# one profile at a time, plus every profile that can be combined at once
+COMBINED = (
+    "defaults-filled,reject-unknown,zod-union,latest-v1-only,states-k8s,runs-many-oldest-first,"
+    "disabled-draining,name-exact,small-pages,git-headers-strict"
+)
+PROFILES = {"default": "", **{name: name for name in NAMES}, "combined": COMBINED}
+VARIANCE_SUITE = ("test_deploy", "test_emulator_contract")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "variance" in metafunc.fixturenames and metafunc.definition.path.name.startswith(
+        VARIANCE_SUITE
+    ):
+        wanted = [n for n in os.environ.get("PSD_VARIANCE", "").split(",") if n]
+        ids = [n for n in PROFILES if not wanted or n in wanted]
+        metafunc.parametrize("variance", [PROFILES[n] for n in ids], ids=ids, indirect=True)
+
+
 @pytest.fixture
-def emulator() -> Iterator[EmulatorHandle]:
+def variance(request: pytest.FixtureRequest) -> Variance:
+    """The emulator's variance profile(s) for this test (none outside the deploy suite)."""
+    return Variance.parse(getattr(request, "param", ""))
+
+
+@pytest.fixture
+def emulator(variance: Variance) -> Iterator[EmulatorHandle]:
     state = State(Timings(apply_after=0.02, healthy_after=0.05))
+    state.variance = variance
     state.add_key(KEY)
     state.add_project(PROJECT, "test-project")
     server = Emulator(state, Faults(seed=1)).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -11,6 +12,27 @@ from paperspace_deploy.emulator import Emulator, State
 from paperspace_deploy.emulator.seed import apply_seed
 
 pytestmark = pytest.mark.integration
+# what each variance profile makes of an instance state (docs/emulator.md), stated here on its own
+WORDS = {
+    "states-lower": {"running": "healthy", "crash-loop": "error", "pull-error": "error"},
+    "states-legacy": {"running": "Running", "crash-loop": "Errored", "pull-error": "Failed"},
+    "states-k8s": {"running": "Running", "crash-loop": "CrashLoopBackOff",
+                   "pull-error": "ErrImagePull"},
+}  # fmt: skip
+
+
+def word(variance, state):
+    """The state word the emulator shows under `variance` for a canonical state."""
+    for name, table in WORDS.items():
+        if name in variance:
+            return table[state]
+    return "errored" if state in ("crash-loop", "pull-error") else state
+
+
+def page_size(variance, asked):
+    return min(asked, 2) if "small-pages" in variance else asked
+
+
 CONFIG = {
     "apiVersion": "v1",
     "name": "demo",
@@ -58,7 +80,7 @@ def test_health_needs_no_key(emulator):
     assert (resp.status_code, resp.json()) == (200, "HEALTHY")
 
 
-def test_upsert_creates_then_updates_with_new_spec_versions_and_git_headers(emulator):
+def test_upsert_creates_then_updates_with_new_spec_versions_and_git_headers(emulator, variance):
     first = post(emulator, {"projectId": emulator.project_id, "config": CONFIG}, **GIT)
     assert first.status_code == 200
     dep_id = first.json()["deploymentId"]
@@ -74,7 +96,10 @@ def test_upsert_creates_then_updates_with_new_spec_versions_and_git_headers(emul
     assert newest["data"]["image"] == "nginx:2"
     assert oldest["metadata"] == {"gitHeaders": GIT}
     assert newest["metadata"] is None  # headers missing -> nothing stored
-    assert oldest["data"]["enabled"] is True and oldest["data"]["resources"]["replicas"] == 1
+    if "verbatim" in variance:  # stored as sent: no defaults
+        assert oldest["data"] == CONFIG
+    else:
+        assert oldest["data"]["enabled"] is True and oldest["data"]["resources"]["replicas"] == 1
 
 
 def test_upsert_by_deployment_id_and_unknown_ids(emulator):
@@ -92,19 +117,32 @@ def test_upsert_by_deployment_id_and_unknown_ids(emulator):
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
 
 
-def test_validation_errors_are_zod_issues_and_unknown_keys_are_stripped(emulator):
+def test_validation_errors_are_zod_issues_and_unknown_keys_are_stripped(emulator, variance):
     bad = {**CONFIG, "image": 5, "resources": {"machineType": "C4", "ports": ["80"]}}
     resp = post(emulator, {"projectId": emulator.project_id, "config": bad})
     assert resp.status_code == 400
     body = resp.json()
     assert body["message"] == "Input validation failed" and body["code"] == "BAD_REQUEST"
-    paths = [issue["path"] for issue in body["issues"]]
+    if "zod-union" in variance:  # one vague issue; the field issues hide in its unionErrors
+        (issue,) = body["issues"]
+        assert (issue["code"], issue["path"], issue["message"]) == (
+            "invalid_union",
+            ["config"],
+            "Invalid input",
+        )
+        paths = [i["path"] for err in issue["unionErrors"] for i in err["issues"]]
+    else:
+        paths = [issue["path"] for issue in body["issues"]]
     assert ["config", "image"] in paths
     assert ["config", "resources", "ports", 0] in paths
     ok = post(emulator, {"projectId": emulator.project_id, "config": {**CONFIG, "typo": 1}})
+    if "reject-unknown" in variance:
+        assert ok.status_code == 400
+        assert "unrecognized_keys" in json.dumps(ok.json()) and "typo" in json.dumps(ok.json())
+        return
     dep_id = ok.json()["deploymentId"]
     dep = requests.get(f"{emulator.url}/deployments/{dep_id}", headers=auth(emulator), timeout=5)
-    assert "typo" not in dep.json()["latestSpec"]["data"]
+    assert ("typo" in dep.json()["latestSpec"]["data"]) is ("verbatim" in variance)
 
 
 def test_body_parsed_only_for_exact_application_json(emulator):
@@ -119,7 +157,7 @@ def test_body_parsed_only_for_exact_application_json(emulator):
     assert resp.status_code == 400  # body ignored -> validation fails, like trpc-openapi
 
 
-def test_rollout_state_machine_runs_and_delete(emulator):
+def test_rollout_state_machine_runs_and_delete(emulator, variance):
     dep_id = post(emulator, {"projectId": emulator.project_id, "config": CONFIG}).json()[
         "deploymentId"
     ]
@@ -132,7 +170,7 @@ def test_rollout_state_machine_runs_and_delete(emulator):
     assert spec["externalApplied"] and spec["dtHealthy"] and spec["error"] is None
     runs = requests.get(url + "/runs", headers=auth(emulator), timeout=5).json()
     assert isinstance(runs, list) and runs[0]["replicas"] == runs[0]["readyReplicas"] == 1
-    assert runs[0]["instances"][0]["state"] == "running"
+    assert runs[0]["instances"][0]["state"] == word(variance, "running")
     logs = requests.get(url + "/logs", headers=auth(emulator), timeout=5).json()
     assert logs["hasMore"] is False and logs["items"][0]["instanceId"]
     deleted = requests.delete(url, headers=auth(emulator), timeout=5)
@@ -149,7 +187,7 @@ def test_rollout_state_machine_runs_and_delete(emulator):
         ({**CONFIG, "env": [{"name": "PSD_EMULATOR_MODE", "value": "pre-apply-error"}]}, "error"),
     ],
 )
-def test_failure_and_disabled_modes(emulator, config, expect):
+def test_failure_and_disabled_modes(emulator, variance, config, expect):
     dep_id = post(emulator, {"projectId": emulator.project_id, "config": config}).json()[
         "deploymentId"
     ]
@@ -158,16 +196,20 @@ def test_failure_and_disabled_modes(emulator, config, expect):
     spec = requests.get(url, headers=auth(emulator), timeout=5).json()["latestSpec"]
     runs = requests.get(url + "/runs", headers=auth(emulator), timeout=5).json()
     if expect == "disabled":
-        assert spec["externalApplied"] and runs == [] and spec["dtHealthy"] is None
+        assert spec["externalApplied"] and spec["dtHealthy"] is None
+        if "disabled-draining" in variance:  # one run left, with no replica wanted
+            assert [(r["replicas"], r["readyReplicas"]) for r in runs] == [(0, 0)]
+        else:
+            assert runs == []
     elif expect == "crash":
         assert spec["externalApplied"] and spec["dtHealthy"] is None
-        assert runs[0]["instances"][0]["state"] == "errored"
+        assert runs[0]["instances"][0]["state"] == word(variance, "crash-loop")
         assert "CrashLoopBackOff" in runs[0]["instances"][0]["stateMessage"]
     else:
         assert spec["error"] and spec["externalApplied"] is None and runs == []
 
 
-def test_pagination_cursor_limit_and_order(emulator):
+def test_pagination_cursor_limit_and_order(emulator, variance):
     for i in range(7):
         emulator.state.add_registry(
             {"name": f"r{i}", "url": "https://ghcr.io", "username": "u", "password": "secret-pw"}
@@ -182,6 +224,7 @@ def test_pagination_cursor_limit_and_order(emulator):
             timeout=5,
         ).json()
         names += [item["name"] for item in page["items"]]
+        assert len(page["items"]) <= page_size(variance, 3)
         assert all("password" not in item for item in page["items"])
         if not page["hasMore"]:
             assert page.get("nextPage") is None
@@ -194,7 +237,7 @@ def test_pagination_cursor_limit_and_order(emulator):
         headers=auth(emulator),
         timeout=5,
     ).json()
-    assert [i["name"] for i in asc["items"]] == [f"r{i}" for i in range(7)]
+    assert [i["name"] for i in asc["items"]] == [f"r{i}" for i in range(page_size(variance, 7))]
     for limit in (0, 121, "x"):
         resp = requests.get(
             f"{emulator.url}/container-registries",
@@ -205,7 +248,7 @@ def test_pagination_cursor_limit_and_order(emulator):
         assert resp.status_code == 400 and resp.json()["issues"][0]["path"] == ["limit"]
 
 
-def test_name_filter_and_projects(emulator):
+def test_name_filter_and_projects(emulator, variance):
     for name in ("web", "web-staging", "api"):
         post(emulator, {"projectId": emulator.project_id, "config": {**CONFIG, "name": name}})
     page = requests.get(
@@ -214,7 +257,8 @@ def test_name_filter_and_projects(emulator):
         headers=auth(emulator),
         timeout=5,
     ).json()
-    assert sorted(i["name"] for i in page["items"]) == ["web", "web-staging"]  # partial match
+    found = sorted(i["name"] for i in page["items"])
+    assert found == (["web"] if "name-exact" in variance else ["web", "web-staging"])
     project = requests.get(
         f"{emulator.url}/projects/{emulator.project_id}", headers=auth(emulator), timeout=5
     )
@@ -252,7 +296,9 @@ def test_registry_crud_never_echoes_password_and_test_connection_is_real(emulato
     assert requests.get(f"{url}/{rid}", headers=auth(emulator), timeout=5).status_code == 404
 
 
-def test_image_not_pullable_with_wrong_connection_password(emulator, registry, tiny_image):
+def test_image_not_pullable_with_wrong_connection_password(
+    emulator, variance, registry, tiny_image
+):
     emulator.add_registry("good", registry)
     emulator.add_registry("bad", registry, password="not-the-password")
     ids = {}
@@ -264,9 +310,9 @@ def test_image_not_pullable_with_wrong_connection_password(emulator, registry, t
     time.sleep(0.08)
     good = requests.get(f"{emulator.url}/deployments/{ids['good']}/runs", headers=auth(emulator))
     bad = requests.get(f"{emulator.url}/deployments/{ids['bad']}/runs", headers=auth(emulator))
-    assert good.json()[0]["instances"][0]["state"] == "running"
+    assert good.json()[0]["instances"][0]["state"] == word(variance, "running")
     instance = bad.json()[0]["instances"][0]
-    assert instance["state"] == "errored"
+    assert instance["state"] == word(variance, "pull-error")
     assert instance["stateMessage"].startswith(f'Failed to pull image "{tiny_image}"')
     assert "unauthorized" in instance["stateMessage"]
 

@@ -112,7 +112,7 @@ def test_the_lint_job_passes_on_a_good_spec(gitlab_ci_local, job_env, tmp_path) 
     assert "PASS  lint-spec" in run.stdout + run.stderr
     log = (root / ".gitlab-ci-local" / "output" / "lint-spec.log").read_text()
     assert "checked 1 file(s): 0 error(s), 1 warning(s)" in log  # the text report in the log
-    assert ".paperspace/app.yaml:5:8: warning: image ':image' is a placeholder" in log
+    assert ".paperspace/app.yaml:5:8: warning: image is the ':image' placeholder" in log
     report = json.loads((root / REPORT).read_text())
     assert {i["location"]["path"] for i in report} == {".paperspace/app.yaml"}
     assert {i["severity"] for i in report} <= {"info", "minor"}

@@ -37,9 +37,22 @@ def test_gitlab_merge_request():
     assert headers["x-git-ref"] == "topic"
 
 
-def test_generic_ci_and_overrides_and_sanitising():
-    assert git_headers({"GIT_COMMIT": "c0ffee"}) == {"x-git-sha": "c0ffee"}
-    env = {"PSD_GIT_SHA": "x\r\ny", "PSD_GIT_REF": "r" * 500}
-    headers = git_headers(env)
-    assert headers["x-git-sha"] == "xy" and len(headers["x-git-ref"]) == 256
+def test_generic_ci_sends_no_partial_set():
+    # the API takes the six headers as a whole, with x-git-host github or gitlab
+    assert git_headers({"GIT_COMMIT": "c0ffee", "GIT_BRANCH": "main"}) == {}
     assert git_headers({}) == {}
+    gitlab_without_actor = {"GITLAB_CI": "true", "CI_PROJECT_NAMESPACE": "grp",
+                            "CI_PROJECT_NAME": "svc", "CI_COMMIT_REF_NAME": "main",
+                            "CI_COMMIT_SHA": "s1"}  # fmt: skip
+    assert git_headers(gitlab_without_actor) == {}
+    other_host = {f"PSD_GIT_{k.removeprefix('x-git-').upper()}": "v" for k in GIT_KEYS}
+    assert git_headers(other_host) == {}  # x-git-host "v" is neither github nor gitlab
+
+
+def test_overrides_complete_the_set_and_are_sanitised():
+    env = {"GIT_COMMIT": "c0ffee", "PSD_GIT_HOST": "gitlab", "PSD_GIT_ACTOR": "bot",
+           "PSD_GIT_OWNER": "acme", "PSD_GIT_REPO": "app", "PSD_GIT_REF": "r" * 500,
+           "PSD_GIT_SHA": "x\r\ny"}  # fmt: skip
+    headers = git_headers(env)
+    assert set(headers) == set(GIT_KEYS) and headers["x-git-host"] == "gitlab"
+    assert headers["x-git-sha"] == "xy" and len(headers["x-git-ref"]) == 256

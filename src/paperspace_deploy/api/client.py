@@ -4,6 +4,10 @@ Retry policy (reliability.md §4.1): GETs are retried on connection errors, read
 502/503/504 (500 a couple of times) and 429; a POST is retried only when the request provably
 never reached the server (connect errors) or was refused with 429. Anything else after sending a
 POST raises AmbiguousWrite so the caller can reconcile by reading back -- never a blind re-POST.
+
+Every attempt ends by min(connect + read timeout, the run's deadline), however slowly the server
+answers, and reads at most 16 MiB (api/transport.py). Writes never follow a redirect: the body
+(plaintext env values, maybe) must not be re-sent to another host.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from paperspace_deploy.api.errors import (
     untrusted,
 )
 from paperspace_deploy.api.retry import Deadline, RetryPolicy, parse_retry_after
+from paperspace_deploy.api.transport import BoundedAdapter, TooLarge, read_body
 from paperspace_deploy.errors import InputError
 
 DEFAULT_API_URL = "https://api.paperspace.com/v1"
@@ -67,7 +72,6 @@ def api_url_from(value: str | None, environ: Mapping[str, str] | None = None) ->
 class ClientStats:
     calls: int = 0  # HTTP requests sent (attempts)
     retries: int = 0
-    slept: float = 0.0
     by_route: dict[str, int] = field(default_factory=dict)
 
 
@@ -120,6 +124,9 @@ class ApiClient:
         self.on_event = on_event or (lambda _msg: None)
         self.stats = ClientStats()
         self.session = requests.Session()
+        self.transport = BoundedAdapter()
+        self.session.mount("http://", self.transport)
+        self.session.mount("https://", self.transport)
         self.session.headers.update(
             {
                 "Accept": "application/json",
@@ -147,7 +154,6 @@ class ApiClient:
                 f"pass the deadline ({remaining:.1f} s left)",
                 hint="raise --timeout or try again later; nothing else was changed by this call",
             )
-        self.stats.slept += seconds
         self._sleep(seconds)
 
     def request(
@@ -179,27 +185,40 @@ class ApiClient:
                     hint="raise --timeout if the API is just slow",
                 )
             timeout = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
+            budget = min(remaining, self.timeout[0] + self.timeout[1])
             self.stats.calls += 1
             self.stats.by_route[route] = self.stats.by_route.get(route, 0) + 1
-            try:
-                resp = self.session.request(
-                    method, url, params=params, data=data, headers=send_headers, timeout=timeout
-                )
-            except requests.exceptions.SSLError as exc:
+            error: requests.RequestException | None = None
+            with self.transport.guard(budget) as cut:
+                try:
+                    resp = self.session.request(
+                        method, url, params=params, data=data, headers=send_headers,
+                        timeout=timeout, stream=True, allow_redirects=idempotent,
+                    )  # fmt: skip
+                    raw = read_body(resp)
+                except TooLarge as exc:
+                    if not idempotent:
+                        raise AmbiguousWrite(f"{route}: the answer was {exc}; not read") from None
+                    raise ApiUnavailable(f"{route}: the response is {exc}; not read") from None
+                except requests.RequestException as exc:
+                    error = exc
+            if isinstance(error, requests.exceptions.SSLError):
                 raise ApiError(
-                    f"TLS verification failed for {urlsplit(url).netloc}: {_short(exc, 200)}",
+                    f"TLS verification failed for {urlsplit(url).netloc}: {_short(error, 200)}",
                     hint="for a private CA set REQUESTS_CA_BUNDLE to its PEM file",
                 ) from None
-            except requests.exceptions.ProxyError as exc:
-                if "407" in str(exc):
+            if isinstance(error, requests.exceptions.ProxyError):
+                if "407" in str(error):
                     raise self._proxy_auth_error() from None
-                last = f"proxy error ({_short(exc, 160)})"
+                last = f"proxy error ({_short(error, 160)})"
                 retry = self._retry_or_raise(route, retry, last, None)
                 continue
-            except requests.RequestException as exc:
-                connect = _is_connect_error(exc)
-                kind = "connection failed" if connect else type(exc).__name__
-                last = f"{kind} ({_short(exc, 160)})"
+            if error is not None:
+                connect = _is_connect_error(error) and not cut.is_set()
+                kind = "connection failed" if connect else type(error).__name__
+                last = f"{kind} ({_short(error, 160)})"
+                if cut.is_set():  # the watchdog ended a trickling or stalled answer
+                    kind = last = f"no complete answer within {budget:.1f} s"
                 if not connect and not idempotent:
                     raise AmbiguousWrite(
                         f"no answer to {route} after sending it ({kind}); it may have been applied"
@@ -207,7 +226,16 @@ class ApiClient:
                 retry = self._retry_or_raise(route, retry, last, None)
                 continue
             status = resp.status_code
-            decoded = self._decode(resp)
+            if 300 <= status < 400 and not idempotent:
+                where = urlsplit(resp.headers.get("Location") or "").netloc or "another URL"
+                raise ApiError(
+                    f"{route} answered a redirect (HTTP {status}) to {_short(where, 100)}; not "
+                    "followed: a write is never re-sent to another address",
+                    status=status,
+                    hint="set PAPERSPACE_API_URL to the API's own address (https://api.paperspace"
+                    ".com/v1)",
+                )
+            decoded = self._decode(resp.headers.get("Content-Type", ""), raw)
             if 200 <= status < 300 and not _looks_like_error(decoded):
                 return decoded
             last = f"HTTP {status}"
@@ -266,13 +294,12 @@ class ApiClient:
         )
 
     @staticmethod
-    def _decode(resp: requests.Response) -> Any:
-        ctype = resp.headers.get("Content-Type", "")
-        if "json" not in ctype and resp.content[:1] not in (b"{", b"["):
+    def _decode(ctype: str, raw: bytes) -> Any:
+        if "json" not in ctype and raw.lstrip()[:1] not in (b"{", b"["):
             return None
         try:
-            return resp.json()
-        except ValueError:
+            return json.loads(raw)
+        except ValueError:  # also UnicodeDecodeError
             return None
 
     @staticmethod
@@ -316,7 +343,7 @@ class ApiClient:
         raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; stopping")
 
     def get_project(self, project_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/projects/{quote(project_id, safe='')}")  # type: ignore[no-any-return]
+        return self.request("GET", f"/projects/{quote(project_id, safe='')}")
 
     def list_registries(self) -> list[dict[str, Any]]:
         return list(self.paginate("/container-registries"))
@@ -330,7 +357,7 @@ class ApiClient:
         return None
 
     def get_deployment(self, deployment_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/deployments/{quote(deployment_id, safe='')}")  # type: ignore[no-any-return]
+        return self.request("GET", f"/deployments/{quote(deployment_id, safe='')}")
 
     def get_runs(self, deployment_id: str) -> list[dict[str, Any]]:
         runs = self.request("GET", f"/deployments/{quote(deployment_id, safe='')}/runs")

@@ -45,6 +45,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="enforce an optional cross-field rule: probe-port, max-replicas",
     )
+    parser.add_argument(
+        "--variance",
+        action="append",
+        default=[],
+        metavar="NAME[,NAME...]",
+        help="play open API behaviours another way (profiles in docs/emulator.md)",
+    )
+    parser.add_argument(
+        "--pull-check",
+        choices=("offline", "online", "off"),
+        help="offline (default): ask loopback registries only; online: public ones too",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     parser.add_argument(
         "--run",
@@ -93,12 +105,14 @@ def run(args: argparse.Namespace, io: Io) -> int:
                 ],
                 "containerRegistries": registries,
                 "serverRules": args.server_rule,
+                "variance": [n for text in args.variance for n in text.split(",")],
                 "timings": {
                     k: v
                     for k, v in {
                         "apply_after": args.apply_after,
                         "healthy_after": args.healthy_after,
                         "visible_after": args.visible_after,
+                        "pull_check": args.pull_check,
                     }.items()
                     if v is not None
                 },

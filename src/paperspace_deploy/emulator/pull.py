@@ -1,26 +1,29 @@
 """Would the cluster be able to pull this image? Asks the REAL registry, like kubelet would.
 
-Only registries the emulator can actually reach are contacted: the host of the spec's registry
-connection (with its stored credentials) and loopback hosts (anonymously). Public hosts such as
-docker.io are assumed pullable so the emulator never needs the internet.
+Pull-check modes (`--pull-check`): `offline` (the default) contacts loopback registries only --
+with the spec's connection credentials when its host matches, else anonymously -- and reports
+any other host as "not checked offline" (a notice, the image counts as pullable), so the
+emulator never needs the internet and a stored password never leaves loopback. `online` also
+asks public hosts (Docker Hub, GHCR, ...), with the connection's password when it matches.
+`off` checks nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-MANIFEST_ACCEPT = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
 DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+PULL_CHECKS = ("offline", "online", "off")
+
+
+@dataclass(frozen=True)
+class PullCheck:
+    problem: str | None = None  # kubelet-like stateMessage: the image cannot be pulled
+    notice: str | None = None  # the check was skipped, and why
 
 
 def split_image(image: str) -> tuple[str, str, str]:
@@ -55,8 +58,17 @@ def _is_loopback(host: str) -> bool:
     return name in ("localhost", "127.0.0.1", "[::1]") or name.startswith("127.")
 
 
-def check_pull(image: str, connection: dict[str, Any] | None, timeout: float = 5.0) -> str | None:
-    """None when pullable, else a kubelet-like stateMessage."""
+def not_checked(host: str) -> str:
+    return (
+        f"emulator: image on {host} not checked offline (the emulator contacts loopback "
+        "registries only; --pull-check online asks public registries too)"
+    )
+
+
+def check_pull(image: str, connection: dict[str, Any] | None, mode: str = "offline") -> PullCheck:
+    """Ask the image's registry for its manifest; `problem` is set when it cannot be pulled."""
+    if mode == "off":
+        return PullCheck()
     host, repo, ref = split_image(image)
     auth = None
     scheme = "http" if _is_loopback(host) else "https"
@@ -65,33 +77,47 @@ def check_pull(image: str, connection: dict[str, Any] | None, timeout: float = 5
         if c_host == host or (c_host in DOCKER_HUB and host in DOCKER_HUB):
             auth = (connection.get("username", ""), connection.get("password", ""))
             scheme = c_scheme
-    if auth is None and not _is_loopback(host):
-        return None  # not reachable from here: assume public and pullable
-    url = f"{scheme}://{host}/v2/{repo}/manifests/{ref}"
+    if not _is_loopback(host) and mode != "online":
+        return PullCheck(notice=not_checked(host))
+    from paperspace_deploy.image.digest import RegistryClient
+
+    # the real pull's protocol (anonymous, then Basic or a Bearer token), as `image.digest` does
+    user, password = auth or (None, None)
+    client = RegistryClient(f"{host}/{repo}", user, password)
+    if scheme == "http" or not _is_loopback(host):
+        client.schemes = [scheme]
     prefix = f'Failed to pull image "{image}": rpc error: code = Unknown desc ='
     try:
-        resp = requests.get(url, auth=auth, headers={"Accept": MANIFEST_ACCEPT}, timeout=timeout)
-    except requests.RequestException:
-        return f"{prefix} failed to do request: dial tcp {host}: connect: connection refused"
+        resp = client.head_manifest(ref)
+    except (requests.RequestException, ValueError):  # ValueError: a token answer not JSON
+        return PullCheck(
+            f"{prefix} failed to do request: dial tcp {host}: connect: connection refused"
+        )
+    finally:
+        client.close()
     if resp.status_code == 200:
-        return None
+        return PullCheck()
     if resp.status_code in (401, 403):
-        return (
+        return PullCheck(
             f"{prefix} failed to authorize: failed to fetch token: 401 Unauthorized: unauthorized"
         )
     if resp.status_code == 404:
-        return f"{prefix} {host}/{repo}:{ref}: not found: manifest unknown"
-    return f"{prefix} unexpected status code {resp.status_code} from {host}"
+        return PullCheck(f"{prefix} {host}/{repo}:{ref}: not found: manifest unknown")
+    return PullCheck(f"{prefix} unexpected status code {resp.status_code} from {host}")
 
 
-def check_connection(connection: dict[str, Any], timeout: float = 5.0) -> tuple[bool, str | None]:
-    """test-connection: GET <url>/v2/ with the stored credentials."""
+def check_connection(connection: dict[str, Any], mode: str = "offline",
+                     timeout: float = 5.0) -> tuple[bool, str | None]:  # fmt: skip
+    """test-connection: GET <url>/v2/ with the stored credentials (loopback only offline)."""
     scheme, host = registry_host(str(connection.get("url", "")))
+    if not _is_loopback(host) and mode != "online":
+        return False, not_checked(host).replace("image on", "connection to")
     try:
         resp = requests.get(
             f"{scheme}://{host}/v2/",
             auth=(connection.get("username", ""), connection.get("password", "")),
             timeout=timeout,
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
         return False, f"could not reach {host}: {type(exc).__name__}"

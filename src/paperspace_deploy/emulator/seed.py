@@ -6,8 +6,10 @@ JSON file shape (every key optional):
      "containerRegistries": [{"name": "ci-registry", "url": "http://127.0.0.1:5000",
                               "namespace": "", "username": "ci", "password": "...",
                               "kind": "other"}],
-     "timings": {"visible_after": 0, "apply_after": 2, "healthy_after": 5, "pull_check": true},
-     "mode": "crash-loop"}
+     "timings": {"visible_after": 0, "apply_after": 2, "healthy_after": 5,
+                 "pull_check": "offline"},
+     "mode": "crash-loop",
+     "variance": ["defaults-filled", "zod-union"]}
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paperspace_deploy.emulator.pull import PULL_CHECKS
 from paperspace_deploy.emulator.state import MODES, State, Timings
+from paperspace_deploy.emulator.variance import Variance
 
 
 class SeedError(ValueError):
@@ -39,9 +43,16 @@ def apply_seed(state: State, seed: dict[str, Any]) -> None:
         if missing:
             raise SeedError(f"container registry is missing {', '.join(missing)}")
         state.add_registry(registry)
-    timings = seed.get("timings") or {}
-    if not isinstance(timings, dict):
+    raw = seed.get("timings") or {}
+    if not isinstance(raw, dict):
         raise SeedError("timings must be an object")
+    timings = dict(raw)
+    check = timings.get("pull_check", state.timings.pull_check)
+    if isinstance(check, bool):  # the older boolean form
+        check = "offline" if check else "off"
+    if check not in PULL_CHECKS:
+        raise SeedError(f"timings.pull_check must be one of {', '.join(PULL_CHECKS)}")
+    timings["pull_check"] = check
     try:
         state.timings = Timings(**{**state.timings.__dict__, **timings})
     except TypeError as exc:
@@ -52,6 +63,13 @@ def apply_seed(state: State, seed: dict[str, Any]) -> None:
     if not isinstance(rules, list) or any(r not in SERVER_RULES for r in rules):
         raise SeedError(f"serverRules must be a list of {', '.join(SERVER_RULES)}")
     state.server_rules.update(rules)
+    variance = seed.get("variance") or []
+    if isinstance(variance, str):
+        variance = variance.split(",")
+    try:
+        state.variance = Variance([*state.variance.names, *variance])
+    except ValueError as exc:
+        raise SeedError(str(exc)) from None
     mode = seed.get("mode")
     if mode is not None:
         if mode not in MODES:

@@ -123,6 +123,7 @@ class Api:
                 offset = decoded
         if issues:
             raise _validation(issues)
+        limit = self.state.variance.page_limit(limit)
         ordered = sorted(items, key=lambda i: i["_seq"], reverse=order == "desc")
         page = ordered[offset : offset + limit]
         has_more = offset + limit < len(ordered)
@@ -163,7 +164,9 @@ class Api:
             raise _not_found("Project")
         name = req.query.get("name")
         return self._deployment_list(
-            lambda d: d.project_id == req.params["pid"] and (not name or name in d.name),
+            lambda d: (
+                d.project_id == req.params["pid"] and self.state.variance.name_matches(name, d.name)
+            ),
             req.query,
         )
 
@@ -184,14 +187,17 @@ class Api:
 
     @route("POST", "/deployments")
     def upsert(self, req: Request) -> Any:
-        parsed, issues = validate_upsert(req.body, self.state.server_rules)
+        variance = self.state.variance
+        rules = self.state.server_rules | variance.rules()
+        parsed, issues = validate_upsert(req.body, rules, **variance.validation())
+        issues = issues or variance.header_issues(req.headers)
         if issues or parsed is None:
             raise _validation(issues)
         config = parsed["config"]
         mode = self.state.decide_mode(config)  # may call the registry: outside the lock
         dep, missing = self.state.upsert(
             parsed["projectId"],
-            config,
+            variance.stored(req.body["config"], config),
             deployment_id=parsed.get("deploymentId"),
             headers=req.headers,
             mode=mode,
@@ -220,7 +226,6 @@ class Api:
 
     @route("GET", "/deployments/{did}/runs")
     def runs(self, req: Request) -> Any:
-        _dep, spec = self._visible(req)
         try:
             limit = int(req.query.get("limit", "10"))
         except ValueError:
@@ -233,7 +238,9 @@ class Api:
                     }
                 ]
             ) from None
-        return self.state.runs_view(spec)[:limit]
+        dep, spec = self._visible(req)
+        with self.state.lock:
+            return self.state.variance.runs(self.state, dep, spec, time.monotonic())[:limit]
 
     @route("GET", "/deployments/{did}/history")
     def history(self, req: Request) -> Any:
@@ -362,7 +369,7 @@ class Api:
 
     @route("GET", "/container-registries/{rid}/test-connection")
     def test_connection(self, req: Request) -> Any:
-        ok, error = check_connection(dict(self._registry(req)))
+        ok, error = check_connection(dict(self._registry(req)), self.state.timings.pull_check)
         return {"success": True} if ok else {"success": False, "error": error}
 
 
@@ -374,6 +381,9 @@ class _Server(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle on, the body waits ~40 ms for the
+    # client's delayed ACK on every request
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.emulator import pull
+from paperspace_deploy.emulator.variance import Variance
 
 if TYPE_CHECKING:
     from paperspace_deploy.emulator.runner import Runner
@@ -52,7 +53,7 @@ class Timings:
     visible_after: float = 0.0  # eventual consistency: new spec hidden (new deployment: 404)
     apply_after: float = 0.05
     healthy_after: float = 0.1
-    pull_check: bool = True  # contact the real registry for images it can reach
+    pull_check: str = "offline"  # pull.PULL_CHECKS: which registries the pull check contacts
 
 
 @dataclass
@@ -101,6 +102,7 @@ class State:
         self.after_upsert: list[Callable[[Deployment, Spec], None]] = []
         self.after_delete: list[Callable[[Deployment], None]] = []
         self.runner: Runner | None = None  # run mode: real containers decide the rollout
+        self.variance = Variance()  # how the open behaviours of the live API are played
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -182,11 +184,13 @@ class State:
             connection = self.registry_by_name(str(name))
             if connection is None:
                 return "pre-apply-error", f"container registry '{name}' not found"
-        if self.timings.pull_check:
-            message = pull.check_pull(str(data.get("image", "")), connection)
-            if message:
-                return "pull-error", message
-        return mode, None
+        how = self.timings.pull_check
+        if isinstance(how, bool):  # the older boolean form
+            how = "offline" if how else "off"
+        check = pull.check_pull(str(data.get("image", "")), connection, how)
+        if check.problem:
+            return "pull-error", check.problem
+        return mode, check.notice  # a notice shows as the instances' stateMessage
 
     def upsert(
         self,
@@ -329,7 +333,7 @@ class State:
         healthy = spec.mode == "healthy" and age >= t.healthy_after
         errored = spec.mode in ("crash-loop", "pull-error")
         state = "running" if healthy else ("errored" if errored else "starting")
-        message = spec.message if errored else None
+        message = spec.message  # the failure, or a notice (e.g. "not checked offline")
         started = iso(spec.wall + t.apply_after)
         instances = [
             {

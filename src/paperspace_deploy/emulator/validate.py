@@ -152,11 +152,8 @@ def _cross_field(config: dict[str, Any], rules: set[str], c: _Checker) -> None:
                  f"maxReplicas must be greater than or equal to replicas ({floor})")  # fmt: skip
 
 
-def validate_upsert(
-    body: Any, rules: set[str] | frozenset[str] = frozenset()
-) -> tuple[dict[str, Any] | None, list[Issue]]:
-    """Return (parsed body with config normalised, issues)."""
-    c = _Checker(strict="strict" in rules)
+def _shape(c: _Checker, v: dict[str, Any], p: Path, legacy: bool) -> Any:
+    """Check `v` against one config shape: the v0alpha0 one (`legacy`) or the v1 one."""
     s, n, b = c.string, c.number, c.boolean
 
     def strs(v: Any, p: Path) -> Any:
@@ -244,61 +241,123 @@ def validate_upsert(
             out = {"type": kind, **out}
         return out
 
-    def config(v: Any, p: Path) -> Any:
-        if not isinstance(v, dict):
-            c.type_issue(p, "object", v, v is None)
-            return None
-        version = v.get("apiVersion")
+    common: dict[str, tuple[bool, Callable[..., Any]]] = {
+        "apiVersion": (True, lambda x, q: x),
+        "name": (True, lambda x, q: s(x, q, nonempty=True)),
+        "image": (True, lambda x, q: s(x, q, nonempty=True)),
+        "enabled": (False, b),
+        "containerRegistry": (False, s),
+        "command": (False, strs),
+        "env": (False, lambda x, q: c.array(x, q, env_item)),
+        "region": (False, s),
+        "healthChecks": (False, health),
+    }
+    resources: dict[str, tuple[bool, Callable[..., Any]]]
+    extra: dict[str, tuple[bool, Callable[..., Any]]]
+    if legacy:
+        resources = {
+            "instanceType": (True, s),
+            "replicas": (False, n),
+            "autoscaling": (False, autoscaling),
+        }
+        extra = {
+            "port": (False, n),
+            "models": (False, lambda x, q: x),
+            "repositories": (False, lambda x, q: x),
+        }
+    else:
+        resources = {
+            "machineType": (True, s),
+            "ports": (True, lambda x, q: c.array(x, q, n)),
+            "replicas": (False, n),
+            "autoscaling": (False, autoscaling),
+        }
+        extra = {
+            "healthchecks": (False, health),
+            "basicAuthKey": (False, s),
+            "integrations": (False, lambda x, q: c.array(x, q, integration, 5)),
+        }
+    fields = {
+        **common,
+        **extra,
+        "resources": (True, lambda x, q: c.obj(x, q, resources, {"replicas": 1})),
+    }
+    return c.obj(v, p, fields, {"enabled": True})
+
+
+# The `config` union, as the API types list it: each branch maps its apiVersion values to the
+# shape they take (True: the v0alpha0 shape); a discriminated branch reports a bad apiVersion as
+# one `invalid_union_discriminator` issue, a plain one as `invalid_literal` plus the shape's.
+Branch = tuple[dict[str, bool], bool]  # (apiVersion -> legacy shape, discriminated)
+UNION_2023: tuple[Branch, ...] = (  # DA src/api.ts (2023-06)
+    ({"v0alpha0": True, "latest": True}, False),
+    ({"v0alpha1": False}, False),
+    ({"v1": False, "latest": False}, False),
+)
+UNION_2024: tuple[Branch, ...] = (  # CLI api/openapi.ts (2024-04)
+    ({"v0alpha0": True, "v0alpha1": False}, True),
+    ({"v1": False, "latest": False}, False),
+)
+
+
+def _config(c: _Checker, v: Any, p: Path, union: bool, latest_v1_only: bool) -> Any:
+    if not isinstance(v, dict):
+        c.type_issue(p, "object", v, v is None)
+        return None
+    version = v.get("apiVersion")
+    res: dict[str, Any] = v["resources"] if isinstance(v.get("resources"), dict) else {}
+    if not union:  # discriminate on apiVersion and report that shape's issues, flat
         if version is None:
             c.type_issue([*p, "apiVersion"], "string", None, True)
         else:
             c.enum(version, [*p, "apiVersion"], API_VERSIONS)
-        res: dict[str, Any] = v["resources"] if isinstance(v.get("resources"), dict) else {}
         legacy = version == "v0alpha0" or (
-            version == "latest" and "instanceType" in res and "machineType" not in res
-        )
-        common: dict[str, tuple[bool, Callable[..., Any]]] = {
-            "apiVersion": (True, lambda x, q: x),
-            "name": (True, lambda x, q: s(x, q, nonempty=True)),
-            "image": (True, lambda x, q: s(x, q, nonempty=True)),
-            "enabled": (False, b),
-            "containerRegistry": (False, s),
-            "command": (False, strs),
-            "env": (False, lambda x, q: c.array(x, q, env_item)),
-            "region": (False, s),
-            "healthChecks": (False, health),
-        }
-        resources: dict[str, tuple[bool, Callable[..., Any]]]
-        extra: dict[str, tuple[bool, Callable[..., Any]]]
-        if legacy:
-            resources = {
-                "instanceType": (True, s),
-                "replicas": (False, n),
-                "autoscaling": (False, autoscaling),
-            }
-            extra = {
-                "port": (False, n),
-                "models": (False, lambda x, q: x),
-                "repositories": (False, lambda x, q: x),
-            }
-        else:
-            resources = {
-                "machineType": (True, s),
-                "ports": (True, lambda x, q: c.array(x, q, n)),
-                "replicas": (False, n),
-                "autoscaling": (False, autoscaling),
-            }
-            extra = {
-                "healthchecks": (False, health),
-                "basicAuthKey": (False, s),
-                "integrations": (False, lambda x, q: c.array(x, q, integration, 5)),
-            }
-        fields = {
-            **common,
-            **extra,
-            "resources": (True, lambda x, q: c.obj(x, q, resources, {"replicas": 1})),
-        }
-        return c.obj(v, p, fields, {"enabled": True})
+            version == "latest" and not latest_v1_only
+            and "instanceType" in res and "machineType" not in res
+        )  # fmt: skip
+        return _shape(c, v, p, legacy)
+    # zod `z.union`: every branch is tried; if none passes, ONE issue at the union's path
+    union_errors = []
+    for options, discriminated in UNION_2024 if latest_v1_only else UNION_2023:
+        b = _Checker(c.strict)
+        legacy = options.get(str(version), next(iter(options.values())))
+        if version not in options:
+            expected = " | ".join(repr(o) for o in options)
+            if discriminated:
+                b.custom([*p, "apiVersion"], "invalid_union_discriminator",
+                         f"Invalid discriminator value. Expected {expected}",
+                         options=list(options))  # fmt: skip
+                union_errors.append({"issues": b.issues, "name": "ZodError"})
+                continue
+            b.custom([*p, "apiVersion"], "invalid_literal",
+                     f"Invalid literal value, expected {expected}",
+                     expected=next(iter(options)), received=version)  # fmt: skip
+        out = _shape(b, v, p, legacy)
+        if not b.issues:
+            return out
+        union_errors.append({"issues": b.issues, "name": "ZodError"})
+    c.custom(p, "invalid_union", "Invalid input", unionErrors=union_errors)
+    return None
+
+
+def validate_upsert(
+    body: Any,
+    rules: set[str] | frozenset[str] = frozenset(),
+    *,
+    union: bool = False,
+    latest_v1_only: bool = False,
+) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """Return (parsed body with config normalised, issues).
+
+    `union`: config problems come back as zod's union answer (one `invalid_union` issue at
+    ["config"] with `unionErrors`) instead of the flat issues of the apiVersion's shape.
+    `latest_v1_only`: `latest` takes only the v1 shape (the 2024 types), not the v0 one too.
+    """
+    c = _Checker(strict="strict" in rules)
+    s = c.string
+
+    def config(v: Any, p: Path) -> Any:
+        return _config(c, v, p, union, latest_v1_only)
 
     if not isinstance(body, dict):
         c.type_issue([], "object", body, body is None)

@@ -117,9 +117,12 @@ RULES: dict[str, Rule] = {
     "api-version-missing": Rule(
         "warning", "No apiVersion.", "No `apiVersion` (sent as `latest`): set `apiVersion: v1`."),
     "legacy-shape": Rule(
-        "warning", "latest or no apiVersion with legacy v0alpha0 fields.",
+        "warning (error when deploying or planning)",
+        "latest or no apiVersion with legacy v0alpha0 fields.",
         "`latest`/missing `apiVersion` with v0alpha0 fields: set `apiVersion: v0alpha0`, or move "
-        "to v1 (`resources.machineType`, `resources.ports`)."),
+        "to v1 (`resources.machineType`, `resources.ports`). Today's API types take `latest` "
+        "only in the v1 shape, so in deploy mode each offending key is an error at its line, "
+        "the first with the v1 rewrite (`spec/shapes.py`)."),
     "image-placeholder": Rule(
         "warning (error when deploying without an image)",
         "The ':image' placeholder is still in the spec.",
@@ -201,6 +204,11 @@ RULES: dict[str, Rule] = {
         "error", "Paperspace rejected the spec.",
         "The API answered `400 Input validation failed`; its issues are mapped back to spec "
         "lines."),
+    "api-shape": Rule(
+        "error", "Paperspace rejected the spec's shape.",
+        "The API rejected the whole `config` (e.g. one zod `invalid_union`, \"Invalid input\"): "
+        "the closest API shape and how the spec differs from it, each at its line; for "
+        "`latest` with v0 fields, the v1 rewrite (docs/deploying.md)."),
 }  # fmt: skip
 
 _START = "<!-- rules table: generated from src/paperspace_deploy/report/rules.py -->"

@@ -114,7 +114,12 @@ class _Rules:
         d = self.data
         version = d.get("apiVersion")
         legacy = self.legacy_fields()
-        if version in (None, "latest") and legacy:
+        if version in (None, "latest") and legacy and self.ctx.deploying:
+            from paperspace_deploy.spec.shapes import latest_v0_problems  # the 2024 types refuse it
+
+            for problem in latest_v0_problems(d):
+                self.add(problem.path, Severity.ERROR, "legacy-shape", problem.message, key=True)
+        elif version in (None, "latest") and legacy:
             what = "no apiVersion" if version is None else "apiVersion latest"
             self.add(
                 ("apiVersion",) if version else (),
