@@ -10,6 +10,7 @@ duplicate applies (spec versions created beyond one per run: goal 0), outcomes a
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from paperspace_deploy import deploy
 from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.emulator import Emulator, Faults, State, Timings
 from paperspace_deploy.errors import DeployError
+from paperspace_deploy.io import Io
 
 KEY, PROJECT = "bench-key", "pbench00001"
 # (fault, expected end: "healthy" or an exit code)
@@ -44,6 +46,8 @@ CATALOGUE: list[tuple[str, object]] = [
     ("status:503@*%1.0", 3),  # the API stays down
 ]
 
+QUIET = Io(stdout=io.StringIO(), stderr=io.StringIO(), environ={})  # the stages' log lines
+
 
 def one(fault: str, workdir: Path, seed: int) -> tuple[object, int, int, str, float]:
     state = State(Timings(apply_after=0.02, healthy_after=0.05))
@@ -60,13 +64,14 @@ def one(fault: str, workdir: Path, seed: int) -> tuple[object, int, int, str, fl
     with Emulator(state, faults).start() as emu:
         start = time.monotonic()
         try:
-            result = deploy.run_deploy(
+            req = deploy.DeployRequest.for_spec(
                 spec, project_id=PROJECT, image="nginx:1", timeout=20,
-                environ={"PAPERSPACE_API_URL": emu.url, "PAPERSPACE_API_KEY": KEY},
-                wait_options=deploy.WaitOptions(poll_interval=0.05, grace=2),
+                api_url=emu.url, api_key=KEY,
+                wait=deploy.WaitOptions(poll_interval=0.05, grace=2),
                 client_options={"policy": RetryPolicy(base=0.05, cap=0.5),
                                 "timeout": (1.0, 0.3)},
             )  # fmt: skip
+            result = deploy.run_deploy(req, QUIET)
             end: object = result.state
             outcome = result.outcome
         except DeployError as exc:

@@ -84,10 +84,11 @@ def main() -> int:
                 spec = Path(tmp) / f"bench{n}.yaml"
                 spec.write_text(SPEC.format(n=n, image=image, port=port), encoding="utf-8")
                 start = time.monotonic()
-                result = deploy.run_deploy(
-                    spec, project_id="pbench00001", api_key="bench", api_url=emu.url, io=quiet,
-                    timeout=120, wait_options=deploy.WaitOptions(poll_interval=0.05),
+                req = deploy.DeployRequest.for_spec(
+                    spec, project_id="pbench00001", api_key="bench", api_url=emu.url,
+                    timeout=120, wait=deploy.WaitOptions(poll_interval=0.05),
                 )  # fmt: skip
+                result = deploy.run_deploy(req, quiet)
                 times.append(time.monotonic() - start)
         assert result is not None
         endpoint = runner.endpoint(str(result.deployment_id))

@@ -12,6 +12,7 @@ version), runs past the deadline, p50/p95 wall time, API calls per minute.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import tempfile
@@ -25,11 +26,14 @@ from paperspace_deploy import deploy
 from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.emulator import Emulator, Fault, Faults, State, Timings
 from paperspace_deploy.errors import DeployError
+from paperspace_deploy.io import Io
 
 KEY, PROJECT = "soak-key", "psoak000001"
 TIMEOUT = 30.0
 WAIT = deploy.WaitOptions(poll_interval=0.1, grace=5)
 POLICY = {"policy": RetryPolicy(base=0.05, cap=1.0), "timeout": (2.0, 2.0)}
+
+QUIET = Io(stdout=io.StringIO(), stderr=io.StringIO(), environ={})  # the stages' log lines
 
 
 def start(faults: Faults) -> Emulator:
@@ -43,11 +47,11 @@ def run_one(emu: Emulator, spec: Path, image: str, stop: threading.Event | None 
     t0 = time.monotonic()
     record: dict = {"image": image}
     try:
-        result = deploy.run_deploy(
-            spec, project_id=PROJECT, image=image, timeout=TIMEOUT, wait_options=WAIT,
-            environ={"PAPERSPACE_API_URL": emu.url, "PAPERSPACE_API_KEY": KEY},
-            client_options=POLICY, stop=stop,
+        req = deploy.DeployRequest.for_spec(
+            spec, project_id=PROJECT, image=image, timeout=TIMEOUT, wait=WAIT,
+            api_url=emu.url, api_key=KEY, client_options=POLICY,
         )  # fmt: skip
+        result = deploy.run_deploy(req, QUIET, stop=stop)
         record.update(code=0, spec_id=result.spec_id, observed_at=result.observed_at,
                       outcome=result.outcome, calls=result.api_calls)  # fmt: skip
     except DeployError as exc:

@@ -102,7 +102,7 @@ class ActionReporter:
 def read_job(environ: Mapping[str, str], io: Io, reporter: ActionReporter) -> Job:
     """The inputs -> the same request objects as the CLI's flags."""
     from paperspace_deploy.api.retry import Deadline
-    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.deploy import DeployRequest
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.job import make_job
     from paperspace_deploy.lint import LintRequest

@@ -25,8 +25,7 @@ from paperspace_deploy.errors import InputError, SpecInvalid, UsageError
 from paperspace_deploy.spec.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from paperspace_deploy.deploy import DeployResult
-    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.deploy import DeployRequest, DeployResult
     from paperspace_deploy.image.options import BuildOptions, BuildResult
     from paperspace_deploy.io import Io
     from paperspace_deploy.lint import LintRequest, LintRun
@@ -229,12 +228,12 @@ def _plan_and_deploy(
     reporter: Reporter,
     result: JobResult,
 ) -> None:
-    from paperspace_deploy import deploy, deploy_request
+    from paperspace_deploy import deploy
 
     try:
         # API bodies and names are untrusted: the stage's lines print as text
         with reporter.stage("Plan"):
-            result.plan = deploy_request.plan(req, io, log=reporter.event)
+            result.plan = deploy.plan(req, io, log=reporter.event)
         known = set(result.lint.result.findings) if result.lint else set()
         new = [f for f in result.plan.findings if f not in known]  # the API's registry check
         if new:
@@ -243,7 +242,7 @@ def _plan_and_deploy(
                 result.lint.result.findings += new
         if mode == "deploy":  # the plan above is for the reports: 3 GETs, nothing changed
             with reporter.stage("Deploy"):
-                result.deploy = deploy_request.run_deploy(req, io, log=reporter.event)
+                result.deploy = deploy.run_deploy(req, io, log=reporter.event)
     except deploy.SpecRejected as exc:  # the registry check or the server's validation
         reporter.findings(list(exc.findings))
         if result.lint is not None:

@@ -31,10 +31,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from paperspace_deploy.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy import DeployRequest
+    from paperspace_deploy.io import Io
 
 DEFAULT_TEMPLATE = "{name}-pr-{number}"
 DEFAULT_TTL = 3 * 86400.0
@@ -277,38 +281,26 @@ class PreviewResult:
         return PreviewInfo(self.name, self.endpoint, self.expires_at, state, ttl_text(policy.ttl))
 
 
-def _run_deploy(spec: Any, **kwargs: Any) -> Any:
-    """The one call into the deploy stage (issue 9 turns its parameters into a request)."""
-    from paperspace_deploy import deploy
-
-    return deploy.run_deploy(spec=spec, **kwargs)
-
-
 def deploy_preview(
-    spec_path: str | Path,
+    req: DeployRequest,
     number: int,
     policy: PreviewPolicy,
+    io: Io,
     *,
-    environ: Mapping[str, str],
-    image: str | None = None,
-    display: str | None = None,
+    log: Callable[[str], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    **deploy_options: Any,
 ) -> PreviewResult:
-    """Lint, apply the caps, deploy `<name>-pr-<number>` and return it with its expiry.
-
-    `deploy_options` go to `deploy.run_deploy` (project_id, api_key, api_url, io, timeout,
-    deadline, wait, wait_options, registries, client_options, ...)."""
+    """Lint, apply the caps, deploy `<name>-pr-<number>` through the deploy stage (the same
+    `run_deploy` as every deploy) and return it with its expiry."""
     from paperspace_deploy import deploy
 
-    check_allowed(environ, "preview")
-    loaded = deploy.load_spec(spec_path, image, display)
+    check_allowed(io.environ, "preview")
+    loaded = req.spec or deploy.load_spec(req.spec_path, req.image, req.display)
+    assert loaded.data is not None  # load_spec refuses a spec that did not parse
     data, notes = preview_spec(loaded.data, number, policy)
     started = now()
-    result = _run_deploy(
-        dataclasses.replace(loaded, data=data),
-        image=image, display=display, environ=environ, **deploy_options,
-    )  # fmt: skip
+    ours = dataclasses.replace(req, spec=dataclasses.replace(loaded, data=data))
+    result = deploy.run_deploy(ours, io, log=log)
     expires = started + timedelta(seconds=policy.ttl)
     return PreviewResult(data["name"], number, expires, notes, data, result)
 
@@ -339,9 +331,9 @@ def _client(environ: Mapping[str, str], api_key: str | None, api_url: str | None
 
 
 def _project(project_id: str | None, environ: Mapping[str, str]) -> str:
-    from paperspace_deploy.deploy import _project as resolve
+    from paperspace_deploy.deploy.prepare import project_id as checked
 
-    return resolve(project_id, environ)
+    return checked(project_id or environ.get("PAPERSPACE_PROJECT_ID"))
 
 
 @dataclass

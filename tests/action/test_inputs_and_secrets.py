@@ -65,7 +65,7 @@ def test_unknown_mode(runner) -> None:  # type: ignore[no-untyped-def]
 
 def test_request_reprs_hide_secrets(runner) -> None:  # type: ignore[no-untyped-def]
     from paperspace_deploy.api.retry import Deadline
-    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.deploy import DeployRequest
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.io import Io
     from paperspace_deploy.workspace import Workspace

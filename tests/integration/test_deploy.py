@@ -7,9 +7,10 @@ import json
 import threading
 import time
 
+import deploy_calls as dc
 import pytest
 
-from paperspace_deploy import deploy
+from paperspace_deploy import deploy, registry
 from paperspace_deploy.api.errors import ApiUnavailable, AuthenticationFailed
 from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.cli import main
@@ -24,7 +25,7 @@ def run(emulator, spec, **kw):
     kw.setdefault("wait_options", FAST)
     kw.setdefault("timeout", 10)
     kw.setdefault("image", "nginx:1.25")
-    return deploy.run_deploy(
+    return dc.run_deploy(
         spec, project_id=emulator.project_id, environ=emulator.env(**kw.pop("env", {})), **kw
     )
 
@@ -132,7 +133,7 @@ def test_unknown_registry_name_is_a_finding_at_its_line(emulator, make_spec):
 
 def test_wrong_project_id(emulator, make_spec):
     with pytest.raises(InputError, match="project not found: pwrong00001"):
-        deploy.run_deploy(make_spec(), project_id="pwrong00001", image="x", environ=emulator.env())
+        dc.run_deploy(make_spec(), project_id="pwrong00001", image="x", environ=emulator.env())
 
 
 def test_bad_api_key_exit_1_without_echoing_it(emulator, make_spec):
@@ -288,16 +289,12 @@ def test_two_concurrent_deploys_of_same_spec(emulator, make_spec):
 
 def test_plan_diff_and_no_op(emulator, make_spec):
     spec = make_spec()
-    new = deploy.plan(spec, project_id=emulator.project_id, image="nginx:1", environ=emulator.env())
+    new = dc.plan(spec, project_id=emulator.project_id, image="nginx:1", environ=emulator.env())
     assert not new.exists and new.changed
     run(emulator, spec, image="nginx:1")
-    same = deploy.plan(
-        spec, project_id=emulator.project_id, image="nginx:1", environ=emulator.env()
-    )
+    same = dc.plan(spec, project_id=emulator.project_id, image="nginx:1", environ=emulator.env())
     assert same.no_op and same.changes == []
-    changed = deploy.plan(
-        spec, project_id=emulator.project_id, image="nginx:2", environ=emulator.env()
-    )
+    changed = dc.plan(spec, project_id=emulator.project_id, image="nginx:2", environ=emulator.env())
     assert [(c.path, c.before, c.after) for c in changed.changes] == [
         ("image", "nginx:1", "nginx:2")
     ]
@@ -345,7 +342,7 @@ def test_cli_api_down_exit_3(make_spec):  # no emulator: the same under every pr
 
 def test_api_down_is_unavailable(make_spec):
     with pytest.raises(ApiUnavailable, match="failed after"):
-        deploy.run_deploy(
+        dc.run_deploy(
             make_spec(), project_id="p0000000001", image="x", timeout=5,
             environ={"PAPERSPACE_API_URL": "http://127.0.0.1:9/v1", "PAPERSPACE_API_KEY": "k"},
             client_options={"policy": RetryPolicy(base=0.01)},
@@ -426,7 +423,7 @@ def test_key_with_trailing_newline_is_trimmed(emulator, make_spec):
 def test_offline_registry_list_replaces_the_api_lookup(emulator, make_spec):
     spec = make_spec(containerRegistry="team-ghcr")
     with pytest.raises(deploy.SpecRejected) as info:
-        run(emulator, spec, registries="team-ghcr-old")
+        run(emulator, spec, registries=registry.from_offline(["team-ghcr-old"], None))
     assert "did you mean 'team-ghcr-old'" in info.value.findings[0].message
     assert "GET /container-registries" not in emulator.server.requests
 
@@ -519,7 +516,7 @@ def test_a_server_that_refuses_latest_with_v0_fields_gets_an_actionable_message(
     loaded = lint_file(path)  # plain lint: a warning only, so it reaches the server
 
     def send():
-        return deploy.run_deploy(spec=loaded, project_id=emulator.project_id, image="nginx:1",
+        return dc.run_deploy(spec=loaded, project_id=emulator.project_id, image="nginx:1",
                                  environ=emulator.env(), wait_options=FAST, timeout=10)  # fmt: skip
 
     if "latest-v1-only" not in variance:

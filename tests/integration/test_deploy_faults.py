@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import time
 
+import deploy_calls as dc
 import pytest
 
 from paperspace_deploy import deploy, registry
@@ -29,7 +30,7 @@ def run(emulator, spec, **kw):
     kw.setdefault("timeout", 20)
     kw.setdefault("image", "nginx:1.25")
     kw.setdefault("client_options", {"policy": QUICK})
-    return deploy.run_deploy(spec, project_id=emulator.project_id, environ=emulator.env(), **kw)
+    return dc.run_deploy(spec, project_id=emulator.project_id, environ=emulator.env(), **kw)
 
 
 def client(emulator, **kw):

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import deploy_calls as dc
 import pytest
 
-from paperspace_deploy import deploy
 from paperspace_deploy.api.client import ApiClient
 from paperspace_deploy.api.errors import ApiError, ApiUnavailable
 from paperspace_deploy.api.retry import Deadline, RetryPolicy
@@ -128,7 +128,7 @@ def huge(conn: socket.socket, method: str, path: str) -> None:
 
 def run_plan(url: str, timeout: float, spec) -> float:
     start = time.monotonic()
-    deploy.plan(
+    dc.plan(
         spec, project_id="p0000000001", image="nginx:1", timeout=timeout,
         environ={"PAPERSPACE_API_URL": url, "PAPERSPACE_API_KEY": "k"},
         client_options={"policy": QUICK},
@@ -188,7 +188,7 @@ def test_a_redirect_on_the_upsert_is_not_followed(make_spec):
         with hostile(redirect) as server:
             env = {"PAPERSPACE_API_URL": server["url"], "PAPERSPACE_API_KEY": "k"}
             with pytest.raises(ApiError, match=r"redirect \(HTTP 307\).*not followed") as info:
-                deploy.run_deploy(
+                dc.run_deploy(
                     make_spec(env=[{"name": "TOKEN", "value": "plaintext-secret"}]),
                     project_id="p0000000001", image="nginx:1", timeout=5, environ=env,
                     client_options={"policy": QUICK},

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import deploy_calls as dc
 import pytest
 from fault_relay import Relay, start_relay
 
@@ -93,7 +94,7 @@ def test_f8_upsert_slower_than_the_read_timeout_is_adopted_not_posted_twice(emul
     """The server holds the POST past our read timeout and applies it afterwards: reading back
     must last long enough to see it land, so one run still makes exactly one spec version."""
     emulator.faults.add("delay:0.35@POST /deployments x1")
-    result = deploy.run_deploy(
+    result = dc.run_deploy(
         make_spec(), project_id=emulator.project_id, image="nginx:1.25",
         environ=emulator.env(), timeout=10,
         wait_options=deploy.WaitOptions(poll_interval=0.02, grace=1.0, error_grace=0.03),

@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import deploy_calls as dc
 import pytest
 from canary import leaks
 from github_emulator import GitHubHandle, serve
 
-from paperspace_deploy import cost, deploy, pr_comment
+from paperspace_deploy import cost, pr_comment
 from paperspace_deploy.emulator.faults import Fault
 from paperspace_deploy.spec import lint_file
 from paperspace_deploy.spec.findings import Finding, Severity
@@ -159,7 +160,7 @@ def _hostile_plan(emulator, tmp_path: Path) -> PlanResult:
         "env:\n  - name: API_TOKEN\n    value: secret:API_TOKEN\n"
         "resources:\n  machineType: H100\n  ports: [8000]\n  replicas: 3\n"
     )
-    plan = deploy.plan(spec, project_id=emulator.project_id, environ=emulator.env(), timeout=10)
+    plan = dc.plan(spec, project_id=emulator.project_id, environ=emulator.env(), timeout=10)
     assert {c.path for c in plan.changes} >= {
         "env[0].value",
         "basicAuthKey",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import deploy_calls as dc
 import pytest
 import yaml
 from github_emulator import FAST as GITHUB_FAST
@@ -54,10 +55,9 @@ def write_spec(tmp_path: Path, **resources: object) -> Path:
 
 def run_preview(emulator, spec: Path, env: dict[str, str], policy=None, number: int = 12,
                 image: str = "nginx:1.25") -> preview.PreviewResult:  # fmt: skip
-    return preview.deploy_preview(
-        spec, number, policy or preview.PreviewPolicy(), environ=env, image=image,
-        project_id=emulator.project_id, timeout=10, wait_options=FAST,
-    )  # fmt: skip
+    req = dc.request(spec, environ=env, image=image, project_id=emulator.project_id,
+                     timeout=10, wait_options=FAST)  # fmt: skip
+    return preview.deploy_preview(req, number, policy or preview.PreviewPolicy(), dc.quiet(env))
 
 
 def by_name(emulator) -> dict[str, object]:
@@ -67,7 +67,7 @@ def by_name(emulator) -> dict[str, object]:
 def test_create_update_cleanup_and_cleanup_again(emulator, tmp_path: Path) -> None:
     spec = write_spec(tmp_path)
     env = pr_env(emulator, tmp_path)
-    prod = deploy.run_deploy(spec, image="nginx:1.0", project_id=emulator.project_id,
+    prod = dc.run_deploy(spec, image="nginx:1.0", project_id=emulator.project_id,
                              environ=emulator.env(), timeout=10, wait_options=FAST)  # fmt: skip
     first = run_preview(emulator, spec, env)
     assert first.name == "demo-pr-12" and first.result.state == "healthy"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import deploy_calls as dc
 import pytest
 import requests
 from run_mode_images import PAGE, build_web_image, engine, free_port, labelled
@@ -94,7 +95,7 @@ class RunEmulator:
     def deploy(self, spec: Path, **kw: Any) -> deploy.DeployResult:
         kw.setdefault("wait_options", FAST)
         kw.setdefault("timeout", 60)
-        return deploy.run_deploy(spec, project_id=PROJECT, environ=self.env(), **kw)
+        return dc.run_deploy(spec, project_id=PROJECT, environ=self.env(), **kw)
 
     def cli(self, *argv: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()

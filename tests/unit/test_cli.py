@@ -13,7 +13,12 @@ def test_version_as_module():
         [sys.executable, "-m", "paperspace_deploy", "--version"], capture_output=True, text=True
     )
     assert out.returncode == 0
-    assert out.stdout.strip() == f"paperspace-deploy {__version__}"
+    # read in a fresh process too: the release test's build may rewrite _version.py mid-run
+    version = subprocess.run(
+        [sys.executable, "-c", "import paperspace_deploy as p; print(p.__version__)"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    assert version and out.stdout.strip() == f"paperspace-deploy {version}"
 
 
 def test_no_command_is_usage_error():

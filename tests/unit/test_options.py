@@ -105,7 +105,8 @@ def test_request_objects_read_every_option_they_are_given():
     """Each option names the request field it fills; the field exists."""
     from dataclasses import fields
 
-    from paperspace_deploy.deploy_request import DeployRequest, WaitOptions
+    from paperspace_deploy.deploy.request import DeployRequest
+    from paperspace_deploy.deploy.result import WaitOptions
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.lint import LintRequest
 

@@ -80,7 +80,7 @@ def run_stages(mode: str, args: argparse.Namespace, io: Io) -> JobResult:
     """The command line's face of the job: flags -> the request objects -> `run_job`."""
     from paperspace_deploy import options
     from paperspace_deploy.api.retry import Deadline
-    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.deploy import DeployRequest
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.job import JobResult, make_job, run_job
     from paperspace_deploy.lint import LintRequest

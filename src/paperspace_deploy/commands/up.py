@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
     from paperspace_deploy.api.retry import Deadline
     from paperspace_deploy.commands import CliReporter
     from paperspace_deploy.commands.emulator import parse_registry
-    from paperspace_deploy.deploy_request import DeployRequest
+    from paperspace_deploy.deploy import DeployRequest
     from paperspace_deploy.emulator import Emulator, State
     from paperspace_deploy.emulator.runner import Runner
     from paperspace_deploy.emulator.secretfile import load_secrets

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,27 +60,16 @@ def prepare(spec: Any, spec_path: str | Path | None, image: str | None, display:
     return spec, api_config(spec, image), shown
 
 
-def project_id(value: str | None, environ: Mapping[str, str]) -> str:
-    pid = (value or environ.get("PAPERSPACE_PROJECT_ID") or "").strip()
+def project_id(value: str | None) -> str:
+    """The project id, checked (options.complete already fell back to PAPERSPACE_PROJECT_ID)."""
+    pid = (value or "").strip()
     if not pid:
-        raise InputError("a project id is required (--project-id or PAPERSPACE_PROJECT_ID)")
+        raise InputError(
+            "a project id is required (input project-id, --project-id or PAPERSPACE_PROJECT_ID)"
+        )
     if len(pid) > 64 or not all(c.isalnum() or c in "-_" for c in pid):
         raise InputError(f"project id {pid[:64]!r} has an invalid format")
     return pid
-
-
-def registry_list(names: Any, names_file: str | Path | None) -> Any:
-    """An explicit registry-connection list (names "a,b", a file, or `registry.Connections`)
-    replaces the API lookup (None: ask the API)."""
-    from paperspace_deploy import registry
-
-    if names is None and names_file is None:
-        return None
-    if isinstance(names, registry.Connections):
-        return names
-    return registry.from_offline(
-        str(names or "").split(","), Path(names_file) if names_file else None
-    )
 
 
 def checks(run: Run, loaded: Any, config: dict[str, Any], shown: str, pid: str,

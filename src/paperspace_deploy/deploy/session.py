@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,15 +55,6 @@ class Run:
     def poll_pause(self) -> None:
         base = self.wait.poll_interval
         self.sleep(base * (1 + self.rng.uniform(-self.wait.jitter, self.wait.jitter)))
-
-
-def make_deadline(value: float | Deadline | None, timeout: float | None) -> Deadline:
-    """A Deadline object, an absolute monotonic time (the action's), or `timeout` seconds."""
-    if isinstance(value, Deadline):
-        return value
-    if value is not None:
-        return Deadline(max(0.0, value - time.monotonic()))
-    return Deadline(timeout)
 
 
 def make_client(api_key: str | None, api_url: str | None, environ: Mapping[str, str],

@@ -57,7 +57,8 @@ class LoadedSpec:
     def locate(self, json_path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """1-based (line, col) of the value (or of its key) at json_path; nearest existing
         ancestor if the path does not exist; (1, 1) if unknown."""
-        return self.span(json_path, key=key)[:2]  # type: ignore[return-value]
+        line, col, _, _ = self.span(json_path, key=key)
+        return line, col
 
     def span(
         self, json_path: Sequence[str | int], *, key: bool = False

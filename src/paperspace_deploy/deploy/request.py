@@ -1,40 +1,32 @@
-"""`DeployRequest`: everything `plan` and `deploy` need, built the same way by both faces.
+"""`DeployRequest`: everything `plan` and `deploy` need, built the same way by every face.
 
 The CLI builds it from its flags (`from_args`), the action from its inputs (`from_action`); both
 go through `options.complete` (environment fallbacks and defaults from the one table) and
 `from_values`, which owns the checks: a project id of the right shape, an API key that can be a
-header, an http(s) API URL, the single spec file inside the workspace.
+header, an http(s) API URL, the single spec file inside the workspace. Python callers (tests,
+benchmarks, `up --local`, previews) use `for_spec` with keywords.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy import options
 from paperspace_deploy.api.retry import Deadline
-from paperspace_deploy.errors import InputError, UsageError
+from paperspace_deploy.deploy.prepare import project_id as checked_project_id
+from paperspace_deploy.deploy.result import WaitOptions
+from paperspace_deploy.errors import UsageError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
 
-    from paperspace_deploy.deploy import DeployResult
     from paperspace_deploy.io import Io
     from paperspace_deploy.registry import Connections
     from paperspace_deploy.spec import LoadedSpec
-    from paperspace_deploy.specdiff import PlanResult
     from paperspace_deploy.workspace import Workspace
-
-
-@dataclass
-class WaitOptions:
-    wait: bool = True  # False: return right after the upsert
-    poll_interval: float = 5.0  # ± jitter, so concurrent runs do not poll in lockstep
-    jitter: float = 0.2
-    grace: float = 60.0  # 404 / "spec not yet visible" tolerated this long after the upsert
-    error_grace: float = 60.0  # an instance errored this long (continuously) fails the run
 
 
 @dataclass
@@ -79,7 +71,7 @@ class DeployRequest:
         return cls(
             spec_path=collected.files[0].path,
             display=collected.files[0].shown,
-            project_id=project_id(values.get("project-id")),
+            project_id=checked_project_id(values.get("project-id")),
             api_key=api_key,
             api_url=api_url_from(values.get("api-url"), {}),
             deadline=deadline or Deadline(values["timeout"]),
@@ -92,6 +84,47 @@ class DeployRequest:
             skip_unchanged=bool(values.get("skip-unchanged")),
             strict=bool(values.get("strict")),
             registries=offline_registries(values, ws),
+        )
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: str | Path | LoadedSpec,
+        *,
+        project_id: str,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        image: str | None = None,
+        timeout: float | None = 900.0,
+        deadline: Deadline | None = None,
+        wait: WaitOptions | None = None,
+        skip_unchanged: bool = False,
+        registries: Connections | None = None,
+        display: str | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> DeployRequest:
+        """A request from keywords: a spec path (linted by the stage) or an already linted
+        spec; the key and URL fall back to PAPERSPACE_API_KEY / PAPERSPACE_API_URL in
+        `environ`."""
+        from paperspace_deploy.api.client import api_url_from, clean_api_key
+
+        env = environ or {}
+        loaded = None if isinstance(spec, str | Path) else spec
+        path = Path(spec) if isinstance(spec, str | Path) else Path(spec.path)
+        return cls(
+            spec_path=path,
+            display=display or (loaded.path if loaded is not None else str(path)),
+            project_id=checked_project_id(project_id),
+            api_key=clean_api_key(api_key or env.get("PAPERSPACE_API_KEY")),
+            api_url=api_url_from(api_url, env),
+            deadline=deadline or Deadline(timeout),
+            image=image,
+            wait=wait or WaitOptions(),
+            skip_unchanged=skip_unchanged,
+            registries=registries,
+            spec=loaded,
+            client_options=dict(client_options or {}),
         )
 
     @classmethod
@@ -116,41 +149,3 @@ class DeployRequest:
 def _number(value: float | None, default: float) -> float:
     """A wait option (0 is a value: --error-grace 0 fails at the first failing poll)."""
     return default if value is None else float(value)
-
-
-def project_id(value: str | None) -> str:
-    pid = (value or "").strip()
-    if not pid:
-        raise InputError("a project id is required (--project-id, input project-id, or "
-                         "PAPERSPACE_PROJECT_ID)")  # fmt: skip
-    if len(pid) > 64 or not all(c.isalnum() or c in "-_" for c in pid):
-        raise InputError(f"project id {pid[:64]!r} has an invalid format")
-    return pid
-
-
-# -- the deploy stage's entry points for a request (until deploy.py takes the request itself) --
-def plan(req: DeployRequest, io: Io, *, log: Callable[[str], None] | None = None) -> PlanResult:
-    from paperspace_deploy import deploy
-
-    return deploy.plan(
-        req.spec_path, spec=req.spec, display=req.display, project_id=req.project_id,
-        api_key=req.api_key, api_url=req.api_url, image=req.image, io=io,
-        environ=io.environ, deadline=req.deadline, registries=req.registries,
-        client_options=req.client_options,
-    )  # fmt: skip
-
-
-def run_deploy(
-    req: DeployRequest, io: Io, *, log: Callable[[str], None] | None = None
-) -> DeployResult:
-    from paperspace_deploy import deploy
-
-    return deploy.run_deploy(
-        req.spec_path, spec=req.spec, display=req.display, project_id=req.project_id,
-        api_key=req.api_key, api_url=req.api_url, image=req.image, io=io,
-        environ=io.environ, deadline=req.deadline, wait=req.wait.wait,
-        skip_unchanged=req.skip_unchanged, on_event=log,
-        registries=req.registries, client_options=req.client_options,
-        wait_options=deploy.WaitOptions(poll_interval=req.wait.poll_interval,
-                                        error_grace=req.wait.error_grace),
-    )  # fmt: skip
