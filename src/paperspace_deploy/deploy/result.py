@@ -52,11 +52,11 @@ def endpoint_url(host: Any) -> str | None:
 
 @dataclass
 class WaitOptions:
-    wait: bool = True  # False: return right after the upsert
     poll_interval: float = 5.0  # ± jitter, so concurrent runs do not poll in lockstep
     jitter: float = 0.2
     grace: float = 60.0  # 404 / "spec not yet visible" tolerated this long after the upsert
     error_grace: float = 60.0  # an instance failing this long (continuously) fails the run
+    wait: bool = True  # False: return right after the upsert
 
 
 @dataclass
