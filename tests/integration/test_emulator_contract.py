@@ -10,6 +10,7 @@ import requests
 
 from paperspace_deploy.emulator import Emulator, State
 from paperspace_deploy.emulator.seed import apply_seed
+from paperspace_deploy.emulator.state import Timings
 
 pytestmark = pytest.mark.integration
 # what each variance profile makes of an instance state (docs/emulator.md), stated here on its own
@@ -158,6 +159,8 @@ def test_body_parsed_only_for_exact_application_json(emulator):
 
 
 def test_rollout_state_machine_runs_and_delete(emulator, variance):
+    # slower than the fixture's timings: the "not yet applied" reads must not race a loaded machine
+    emulator.state.timings = Timings(apply_after=1.0, healthy_after=1.2)
     dep_id = post(emulator, {"projectId": emulator.project_id, "config": CONFIG}).json()[
         "deploymentId"
     ]
@@ -165,8 +168,10 @@ def test_rollout_state_machine_runs_and_delete(emulator, variance):
     spec = requests.get(url, headers=auth(emulator), timeout=5).json()["latestSpec"]
     assert spec["externalApplied"] is None and spec["dtHealthy"] is None
     assert requests.get(url + "/runs", headers=auth(emulator), timeout=5).json() == []
-    time.sleep(0.08)
-    spec = requests.get(url, headers=auth(emulator), timeout=5).json()["latestSpec"]
+    deadline = time.monotonic() + 10
+    while not spec["dtHealthy"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        spec = requests.get(url, headers=auth(emulator), timeout=5).json()["latestSpec"]
     assert spec["externalApplied"] and spec["dtHealthy"] and spec["error"] is None
     runs = requests.get(url + "/runs", headers=auth(emulator), timeout=5).json()
     assert isinstance(runs, list) and runs[0]["replicas"] == runs[0]["readyReplicas"] == 1
