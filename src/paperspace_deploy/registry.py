@@ -13,16 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from paperspace_deploy.errors import UsageError
+from paperspace_deploy.image.reference import normalize_registry, registry_of, split_tag
 from paperspace_deploy.spec.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from paperspace_deploy.api.client import ApiClient
 
 Locate = Callable[[Sequence[str | int]], tuple[int, int] | None]
-DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 MAX_FILE = 1024 * 1024
 
 
@@ -90,21 +89,6 @@ def _show(text: str) -> str:
     return untrusted(text, 100)
 
 
-def image_host(image: str) -> str:
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
-        return first.lower()
-    return "docker.io"
-
-
-def url_host(url: str) -> str:
-    return urlsplit(url if "://" in url else f"https://{url}").netloc.lower()
-
-
-def _same_host(a: str, b: str) -> bool:
-    return a == b or (a in DOCKER_HUB and b in DOCKER_HUB)
-
-
 def check_registry(
     data: Mapping[str, Any],
     *,
@@ -150,8 +134,8 @@ def check_registry(
     url = connections.urls.get(name)
     image = image or data.get("image")
     if url and isinstance(image, str) and image and not image.startswith(":"):
-        want, have = url_host(url), image_host(image)
-        if want and not _same_host(want, have):
+        want, have = normalize_registry(url), registry_of(split_tag(image.partition("@")[0])[0])
+        if want and want != have:
             at = locate(["image"]) or (line, col)
             return [
                 finding(

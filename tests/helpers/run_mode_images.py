@@ -30,13 +30,18 @@ def engine(docker_host: str) -> Any:
     return docker.APIClient(base_url=docker_host)
 
 
-def labelled(docker_host: str) -> list[dict[str, Any]]:
-    """Every container carrying run mode's label, running or not."""
+def labelled(docker_host: str, image: str | None = None) -> list[dict[str, Any]]:
+    """Containers carrying run mode's label, running or not; with `image`, only those made from
+    that image's repository (test files run side by side on xdist workers: each sees its own)."""
     client = engine(docker_host)
     try:
-        return list(client.containers(all=True, filters={"label": LABEL}))
+        found = list(client.containers(all=True, filters={"label": LABEL}))
     finally:
         client.close()
+    if image is None:
+        return found
+    repo = image.partition("@")[0].rsplit(":", 1)[0]
+    return [c for c in found if str(c.get("Image", "")).startswith((f"{repo}:", f"{repo}@"))]
 
 
 def _tar(files: dict[str, str]) -> io.BytesIO:
@@ -53,14 +58,22 @@ def _tar(files: dict[str, str]) -> io.BytesIO:
 
 def build_web_image(docker_host: str, registry: Any, base_image: str) -> str:
     """busybox httpd with /www/index.html (PAGE) and /www/healthz, pushed to the CI registry
-    and removed from the engine again, so run mode really pulls it."""
-    repo = f"{registry.host}/psd-run-tests/web"
+    and removed from the engine again, so run mode really pulls it. A repository and an image id
+    of its own per call: removing it cannot pull layers from under a concurrent test's build."""
     tag = uuid.uuid4().hex[:10]
+    repo = f"{registry.host}/psd-run-tests/web-{tag}"
     dockerfile = (
         f"FROM {base_image}\nCOPY www/ /www/\n"
         'CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"]\n'
     )
-    context = _tar({"Dockerfile": dockerfile, "www/index.html": PAGE, "www/healthz": "ok\n"})
+    context = _tar(
+        {
+            "Dockerfile": dockerfile,
+            "www/index.html": PAGE,
+            "www/healthz": "ok\n",
+            "www/build-id": tag,
+        }
+    )
     client = engine(docker_host)
     try:
         events = client.build(

@@ -38,10 +38,10 @@ FAST = deploy.WaitOptions(poll_interval=0.1, grace=2.0, error_grace=0.5)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind(docker_host: str) -> Iterator[None]:
+def nothing_left_behind(docker_host: str, web_image: str) -> Iterator[None]:
     """After the module: no container with run mode's label, running or not."""
     yield
-    assert labelled(docker_host) == []
+    assert labelled(docker_host, web_image) == []
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def run_emulator(docker_host: str, registry: Any, web_image: str, tmp_path: Path
     finally:
         runner.close()
         server.stop()
-        assert [c for c in labelled(docker_host)
+        assert [c for c in labelled(docker_host, web_image)
                 if c["Labels"][LABEL] == runner.owner] == []  # fmt: skip
 
 
@@ -179,7 +179,7 @@ def test_httpd_goes_healthy_and_serves_its_page_through_the_endpoint(run_emulato
     assert (run["replicas"], run["readyReplicas"]) == (1, 1)
     assert run["instances"][0]["state"] == "running"
     # the container really runs, labelled, on host networking
-    (container,) = [c for c in labelled(docker_host) if c["State"] == "running"]
+    (container,) = [c for c in labelled(docker_host, run_emulator.image) if c["State"] == "running"]
     assert container["HostConfig"]["NetworkMode"] == "host"
     # httpd -v logs each request to stderr: the logs endpoint shows the container's output
     assert wait_for(
@@ -408,7 +408,9 @@ def test_update_replaces_the_old_container_only_once_the_new_one_is_ready(run_em
     assert all(status == 200 for _t, status, _text in seen)  # no downtime
     during = [text for t, _s, text in seen if t0 < t < healthy_at - 0.5]
     assert during and set(during) == {"v1"}  # the old one served while the new one started
-    wait_for(lambda: len(labelled(docker_host)) == 1)  # then the old container was removed
+    wait_for(
+        lambda: len(labelled(docker_host, run_emulator.image)) == 1
+    )  # then the old container was removed
     runs = run_emulator.api(f"/deployments/{first.deployment_id}/runs")
     assert [r["instances"][0]["state"] for r in runs] == ["running"]
 
@@ -444,14 +446,14 @@ def test_disable_stops_it_and_delete_removes_it(run_emulator, docker_host):
     assert requests.get(endpoint, timeout=5).status_code == 200
     stopped = run_emulator.deploy(run_emulator.spec(port=port, enabled=False))
     assert stopped.state == "disabled"
-    wait_for(lambda: labelled(docker_host) == [])
+    wait_for(lambda: labelled(docker_host, run_emulator.image) == [])
     assert requests.get(endpoint, timeout=5).status_code == 503
     again = run_emulator.deploy(spec)
     assert again.state == "healthy" and requests.get(endpoint, timeout=5).status_code == 200
     resp = requests.delete(f"{run_emulator.url}/deployments/{first.deployment_id}",
                            headers={"Authorization": f"Bearer {KEY}"}, timeout=10)  # fmt: skip
     assert resp.status_code == 200
-    wait_for(lambda: labelled(docker_host) == [])
+    wait_for(lambda: labelled(docker_host, run_emulator.image) == [])
     with pytest.raises(requests.ConnectionError):
         requests.get(endpoint, timeout=5)
 

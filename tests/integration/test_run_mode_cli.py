@@ -28,9 +28,9 @@ SECRET = "cli-secret-Vb71qQ"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind(docker_host: str) -> Iterator[None]:
+def nothing_left_behind(docker_host: str, web_image: str) -> Iterator[None]:
     yield
-    assert labelled(docker_host) == []
+    assert labelled(docker_host, web_image) == []
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +119,14 @@ def test_up_local_serves_the_page_and_cleans_up_on_a_signal(sig, tmp_path, docke
         assert requests.get(endpoint, timeout=5).status_code == 401
         page = requests.get(endpoint, auth=("paperspace", SECRET), timeout=5)
         assert (page.status_code, page.text) == (200, PAGE)
-        assert len(labelled(docker_host)) == 1
+        assert len(labelled(docker_host, web_image)) == 1
         proc.p.send_signal(sig)
         assert proc.finish() == 0
     finally:
         if proc.p.poll() is None:
             proc.p.kill()
             proc.finish()
-    assert labelled(docker_host) == []
+    assert labelled(docker_host, web_image) == []
     text = proc.output()
     assert "registry connection 'ghcr' stands in" in text and "local-web: healthy" in text
     assert SECRET not in text and registry.password not in text and "Traceback" not in text
@@ -143,7 +143,7 @@ def test_up_local_failing_spec_exits_5_with_the_container_logs(tmp_path, docker_
     assert code == ExitCode.ROLLOUT_FAILED, text
     assert "Readiness probe failed" in text and "connection refused" in text
     assert "log line(s) of local-web-" in text and "  serving" in text  # the container's output
-    assert labelled(docker_host) == []
+    assert labelled(docker_host, web_image) == []
 
 
 def test_emulator_run_removes_its_containers_on_sigterm(tmp_path, docker_host, registry,
@@ -161,14 +161,14 @@ def test_emulator_run_removes_its_containers_on_sigterm(tmp_path, docker_host, r
         code = main(["deploy", "--spec", str(spec), "--project-id", "p1", "--poll-interval",
                      "0.2"], Io(stdout=out, stderr=err, environ=api))  # fmt: skip
         assert code == 0, err.getvalue()
-        assert len([c for c in labelled(docker_host) if c["State"] == "running"]) == 1
+        assert len([c for c in labelled(docker_host, web_image) if c["State"] == "running"]) == 1
         proc.p.send_signal(signal.SIGTERM)
         assert proc.finish() == 0
     finally:
         if proc.p.poll() is None:
             proc.p.kill()
             proc.finish()
-    assert labelled(docker_host) == []
+    assert labelled(docker_host, web_image) == []
     assert "run mode: Docker Engine" in proc.output()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from paperspace_deploy.emulator.faults import Fault, Faults, parse_fault
-from paperspace_deploy.emulator.pull import split_image
 from paperspace_deploy.emulator.validate import validate_upsert
 
 GOOD = {"apiVersion": "v1", "name": "x", "image": "nginx",
@@ -57,13 +56,6 @@ def test_fault_parsing_and_counting():
     assert faults.pick("POST", "/x") is None
     assert [faults.pick("GET", "/x") is not None for _ in range(3)] == [True, True, False]
     assert faults.total() == 2
-
-
-def test_split_image():
-    assert split_image("nginx") == ("docker.io", "library/nginx", "latest")
-    assert split_image("127.0.0.1:5000/a/b:v1") == ("127.0.0.1:5000", "a/b", "v1")
-    assert split_image("ghcr.io/a/b@sha256:abc") == ("ghcr.io", "a/b", "sha256:abc")
-    assert split_image("localhost:5000/app") == ("localhost:5000", "app", "latest")
 
 
 def test_optional_server_rules():

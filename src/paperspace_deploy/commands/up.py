@@ -136,12 +136,12 @@ def run(args: argparse.Namespace, io: Io) -> int:
 def _stand_in_connection(state: Any, config: dict[str, Any], io: Io) -> None:
     """The spec names a console registry connection; locally one is made up for the image's
     host, with REGISTRY_USERNAME/REGISTRY_PASSWORD when they are set, else anonymous."""
-    from paperspace_deploy.emulator.pull import split_image
+    from paperspace_deploy.image.reference import parse_reference
 
     name = config.get("containerRegistry")
     if not name or state.registry_by_name(str(name)) is not None:
         return
-    host = split_image(str(config.get("image", "")))[0]
+    host = parse_reference(str(config.get("image", ""))).registry
     user = io.environ.get("REGISTRY_USERNAME", "")
     password = io.environ.get("REGISTRY_PASSWORD", "")
     state.add_registry({"name": str(name), "url": host, "username": user, "password": password})

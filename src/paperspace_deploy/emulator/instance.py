@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.emulator.probes import Outcome, Tracker, app_ports, run_probe
-from paperspace_deploy.emulator.pull import DOCKER_HUB, registry_host, split_image
 from paperspace_deploy.emulator.state import Spec, iso
 from paperspace_deploy.errors import DeployError, Unavailable
 from paperspace_deploy.image.console import one_line
+from paperspace_deploy.image.reference import DOCKER_HUB, parse_reference, same_registry
 
 if TYPE_CHECKING:
     from paperspace_deploy.emulator.runner import Runner
@@ -59,13 +59,12 @@ def pull_auth(image: str, connection: Mapping[str, Any] | None) -> dict[str, str
     """The connection's credentials when its host is the image's registry (as a pull secret)."""
     if connection is None:
         return None
-    host = split_image(image)[0]
-    c_host = registry_host(str(connection.get("url", "")))[1]
-    if c_host != host and not (c_host in DOCKER_HUB and host in DOCKER_HUB):
+    if not same_registry(str(connection.get("url", "")), image):
         return None
     if not connection.get("username") and not connection.get("password"):
         return None  # an anonymous stand-in connection (`up --local`)
-    server = "https://index.docker.io/v1/" if host in DOCKER_HUB else host
+    host = parse_reference(image).registry
+    server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
     return {
         "username": str(connection.get("username", "")),
         "password": str(connection.get("password", "")),

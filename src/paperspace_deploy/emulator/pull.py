@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+from paperspace_deploy.image.reference import is_loopback, parse_reference, same_registry
+
 PULL_CHECKS = ("offline", "online", "off")
 
 
@@ -26,36 +27,10 @@ class PullCheck:
     notice: str | None = None  # the check was skipped, and why
 
 
-def split_image(image: str) -> tuple[str, str, str]:
-    """`host[:port]/repo[:tag][@digest]` -> (host, repo, reference); docker.io defaults."""
-    rest = image
-    first = rest.split("/", 1)[0]
-    if "/" in rest and ("." in first or ":" in first or first == "localhost"):
-        host, rest = first, rest.split("/", 1)[1]
-    else:
-        host = "docker.io"
-    if "@" in rest:
-        repo, ref = rest.split("@", 1)
-    else:
-        last = rest.rsplit("/", 1)[-1]
-        if ":" in last:
-            repo, ref = rest.rsplit(":", 1)
-        else:
-            repo, ref = rest, "latest"
-    if host == "docker.io" and "/" not in repo:
-        repo = f"library/{repo}"
-    return host.lower(), repo, ref
-
-
 def registry_host(url: str) -> tuple[str, str]:
     """(scheme, host) of a connection url such as `https://ghcr.io` or `127.0.0.1:5000`."""
     parts = urlsplit(url if "://" in url else f"https://{url}")
     return parts.scheme or "https", parts.netloc.lower()
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return name in ("localhost", "127.0.0.1", "[::1]") or name.startswith("127.")
 
 
 def not_checked(host: str) -> str:
@@ -69,22 +44,22 @@ def check_pull(image: str, connection: dict[str, Any] | None, mode: str = "offli
     """Ask the image's registry for its manifest; `problem` is set when it cannot be pulled."""
     if mode == "off":
         return PullCheck()
-    host, repo, ref = split_image(image)
+    host, repo, ref = parse_reference(image)
     auth = None
-    scheme = "http" if _is_loopback(host) else "https"
+    scheme = "http" if is_loopback(host) else "https"
     if connection is not None:
-        c_scheme, c_host = registry_host(str(connection.get("url", "")))
-        if c_host == host or (c_host in DOCKER_HUB and host in DOCKER_HUB):
+        c_scheme, _ = registry_host(str(connection.get("url", "")))
+        if same_registry(str(connection.get("url", "")), image):
             auth = (connection.get("username", ""), connection.get("password", ""))
             scheme = c_scheme
-    if not _is_loopback(host) and mode != "online":
+    if not is_loopback(host) and mode != "online":
         return PullCheck(notice=not_checked(host))
     from paperspace_deploy.image.digest import RegistryClient
 
     # the real pull's protocol (anonymous, then Basic or a Bearer token), as `image.digest` does
     user, password = auth or (None, None)
     client = RegistryClient(f"{host}/{repo}", user, password)
-    if scheme == "http" or not _is_loopback(host):
+    if scheme == "http" or not is_loopback(host):
         client.schemes = [scheme]
     prefix = f'Failed to pull image "{image}": rpc error: code = Unknown desc ='
     try:
@@ -110,7 +85,7 @@ def check_connection(connection: dict[str, Any], mode: str = "offline",
                      timeout: float = 5.0) -> tuple[bool, str | None]:  # fmt: skip
     """test-connection: GET <url>/v2/ with the stored credentials (loopback only offline)."""
     scheme, host = registry_host(str(connection.get("url", "")))
-    if not _is_loopback(host) and mode != "online":
+    if not is_loopback(host) and mode != "online":
         return False, not_checked(host).replace("image on", "connection to")
     try:
         resp = requests.get(

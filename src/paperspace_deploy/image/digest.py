@@ -19,7 +19,13 @@ from typing import Any
 
 from paperspace_deploy.errors import Unavailable
 from paperspace_deploy.image.console import one_line
-from paperspace_deploy.image.reference import api_host, registry_of, repository_path
+from paperspace_deploy.image.reference import (
+    api_host,
+    host_name,
+    is_loopback,
+    registry_of,
+    repository_path,
+)
 
 ACCEPT = ", ".join(
     [
@@ -41,15 +47,9 @@ class ManifestCheck:
     notes: list[str] = field(default_factory=list)  # about the registry's auth (token realm)
 
 
-def _is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0][1:]
-    return name in ("localhost", "::1") or name.startswith("127.")
-
-
 def _domain(host: str) -> str:
     """The last two labels of a host name (auth.docker.io and registry-1.docker.io agree)."""
-    name = host.split("]")[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
-    return ".".join(name.lower().split(".")[-2:])
+    return ".".join(host_name(host).lower().split(".")[-2:])
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -67,7 +67,7 @@ class RegistryClient:
         self.host = api_host(registry_of(repo))
         self.path = repository_path(repo)
         self.creds = (username, password) if username and password else None
-        self.schemes = ["http", "https"] if _is_loopback(self.host) else ["https"]
+        self.schemes = ["http", "https"] if is_loopback(self.host) else ["https"]
         self.auth_header: dict[str, str] = {}
         self.warnings: list[str] = []
 
@@ -99,7 +99,7 @@ class RegistryClient:
                 )
                 return False
             creds = self.creds
-            if creds and realm.scheme == "http" and not _is_loopback(realm_host):
+            if creds and realm.scheme == "http" and not is_loopback(realm_host):
                 self.warnings.append(
                     f"the registry's token server {one_line(realm_host, 100)} is plain HTTP: "
                     "credentials were not sent there"

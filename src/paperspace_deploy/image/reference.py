@@ -1,4 +1,5 @@
-"""Image references: split `--image`, find the registry host, normalise registry names.
+"""Image references, the one home for parsing them: split `--image`, find the registry host,
+normalise registry names, compare a registry connection's URL with an image, tell loopback hosts.
 
 Grammar from distribution/reference: the first path component is a registry host when it
 contains a `.` or `:` or is `localhost`; otherwise the image lives on Docker Hub.
@@ -7,6 +8,7 @@ contains a `.` or `:` or is `localhost`; otherwise the image lives on Docker Hub
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from paperspace_deploy.errors import InputError
 
@@ -31,14 +33,19 @@ def split_image_arg(text: str) -> tuple[str, str | None]:
             f"--image must be a repository to tag, not a digest reference: {_show(text)}",
             hint="pass the repository only, e.g. ghcr.io/org/app; the push computes the digest",
         )
-    repo, tag = text, None
-    last = text.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, _, tag = text.rpartition(":")
-        if not TAG.match(tag):
-            raise InputError(f"invalid tag {_show(tag)} in --image {_show(text)}")
+    repo, tag = split_tag(text)
+    if tag is not None and not TAG.match(tag):
+        raise InputError(f"invalid tag {_show(tag)} in --image {_show(text)}")
     validate_repository(repo)
     return repo, tag
+
+
+def split_tag(text: str) -> tuple[str, str | None]:
+    """`host:5000/repo:tag` -> (`host:5000/repo`, `tag`); no tag -> None. Not validated."""
+    if ":" in text.rsplit("/", 1)[-1]:
+        repo, _, tag = text.rpartition(":")
+        return repo, tag
+    return text, None
 
 
 def validate_repository(repo: str) -> None:
@@ -96,3 +103,33 @@ def repository_path(repo: str) -> str:
 
 def api_host(registry: str) -> str:
     return "registry-1.docker.io" if registry == DOCKER_HUB else registry
+
+
+class Reference(NamedTuple):
+    registry: str  # normalised: docker.io for every Docker Hub alias
+    repository: str  # the path the registry API uses (library/ for Hub single names)
+    reference: str  # tag or digest; latest when the image names neither
+
+
+def parse_reference(image: str) -> Reference:
+    """`host[:port]/repo[:tag][@digest]` as a registry reads it (lenient: not validated)."""
+    name, _, digest = image.strip().partition("@")
+    repo, tag = split_tag(name)
+    return Reference(registry_of(repo), repository_path(repo), digest or tag or "latest")
+
+
+def same_registry(connection_url: str, image: str) -> bool:
+    """Does a registry connection (`https://ghcr.io`, `127.0.0.1:5000`) serve this image?"""
+    return normalize_registry(connection_url) == registry_of(split_tag(image.partition("@")[0])[0])
+
+
+def host_name(host: str) -> str:
+    """`127.0.0.1:5000` -> `127.0.0.1`; `[::1]:5000` -> `::1`."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def is_loopback(host: str) -> bool:
+    name = host_name(host).lower()
+    return name in ("localhost", "::1") or name.startswith("127.")

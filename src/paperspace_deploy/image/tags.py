@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from paperspace_deploy.ci_context import CiContext
 from paperspace_deploy.errors import InputError
+from paperspace_deploy.image.reference import registry_of, repository_path, split_tag
 
 DEFAULT_TAG_RULES = ("sha", "branch", "tag", "semver", "pr", "latest")
 ALL_TAG_RULES = (*DEFAULT_TAG_RULES, "sha-long")
@@ -90,8 +91,6 @@ def rule_tags(ctx: CiContext, rules: Iterable[str]) -> list[str]:
 
 
 def _same_repository(a: str, b: str) -> bool:
-    from paperspace_deploy.image.reference import registry_of, repository_path
-
     return registry_of(a) == registry_of(b) and repository_path(a) == repository_path(b)
 
 
@@ -107,8 +106,7 @@ def explicit_tag(value: str, image: str | None) -> str:
             f"tag {show!r} is a digest reference; tags name what to push",
             hint="give a tag (e.g. 1.2) or a reference with a tag (e.g. ghcr.io/org/app:1.2)",
         )
-    last = text.rsplit("/", 1)[-1]
-    repo, tag = (text.rpartition(":")[0], text.rpartition(":")[2]) if ":" in last else (text, "")
+    repo, tag = split_tag(text)
     if image is None or not _same_repository(repo, image):
         raise InputError(
             f"tag {show!r} names another repository than the image"
