@@ -53,3 +53,19 @@ def test_deadline_counts_down_with_injected_clock():
     now[0] = 111
     assert d.remaining() == 0 and d.expired()
     assert Deadline(None).remaining() == float("inf")
+
+
+def test_backoff_floor_keeps_at_least_that_share_of_the_ceiling():
+    policy = RetryPolicy(base=2, cap=60, floor=0.5)
+    rng = random.Random(7)
+    delays = [policy.backoff(3, rng) for _ in range(200)]  # ceiling min(60, 2 * 8) = 16
+    assert min(delays) >= 8 and max(delays) <= 16
+    assert min(RetryPolicy(base=2, cap=60).backoff(3, rng) for _ in range(200)) < 8  # full jitter
+
+
+def test_deadline_timeout_is_none_without_a_limit():
+    assert Deadline(None).timeout() is None
+    t = [100.0]
+    deadline = Deadline(5, clock=lambda: t[0])
+    t[0] = 103.0
+    assert deadline.timeout() == 2.0

@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import ExitCode, InputError, Unavailable
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.options import RetryPolicy
@@ -19,7 +20,8 @@ def console():
 
 
 def run(outcomes, policy=None, deadline=None):
-    policy = policy or RetryPolicy(attempts=3, base=1, cap=4)
+    policy = policy or RetryPolicy(attempts=3, base=1, cap=4, floor=0.5)
+    deadline = deadline or Deadline(None)
     calls, sleeps = [], []
     con, err = console()
 
@@ -64,11 +66,9 @@ def test_permanent_failures_are_never_retried(kind):
 
 
 def test_no_sleep_past_the_deadline():
-    import time
-
     flaky = PushFailed("connection refused", Failure.TRANSIENT)
     with pytest.raises(Unavailable):
-        run([flaky, "x"], policy=RetryPolicy(3, base=60, cap=60), deadline=time.monotonic() + 5)
+        run([flaky, "x"], policy=RetryPolicy(3, base=60, cap=60), deadline=Deadline(5))
 
 
 def test_auth_error_message_names_registry_and_what_to_do():
@@ -127,7 +127,7 @@ def test_push_without_a_digest_is_a_failure_not_a_deploy():
         {"status": "v1: digest: sha256:" + "a" * 64 + " size: 5"},  # text only, no aux
     ]
     with pytest.raises(Unavailable, match="did not report a digest") as exc:
-        push_tag(FakeEngine(events), "r/x", "v1", None, con, None)
+        push_tag(FakeEngine(events), "r/x", "v1", None, con, Deadline(None))
     assert exc.value.exit_code == ExitCode.UNAVAILABLE
 
 
@@ -140,5 +140,5 @@ def test_error_after_the_digest_fails_the_push():
         {"errorDetail": {"message": "received unexpected HTTP status: 500"}},
     ]
     with pytest.raises(PushFailed) as exc:
-        push_tag(FakeEngine(events), "r/x", "v1", None, con, None)
+        push_tag(FakeEngine(events), "r/x", "v1", None, con, Deadline(None))
     assert exc.value.kind is Failure.TRANSIENT

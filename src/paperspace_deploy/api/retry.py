@@ -28,18 +28,24 @@ class Deadline:
     def elapsed(self) -> float:
         return self.clock() - self.start
 
+    def timeout(self) -> float | None:
+        """For a blocking call's `timeout=`: the seconds left, or None when the run has no limit."""
+        return None if self.seconds is None else self.remaining()
+
 
 @dataclass
 class RetryPolicy:
     attempts: int = 5  # per request, first try included
-    base: float = 0.5  # seconds; backoff n sleeps uniform(0, min(cap, base * 2**n))
+    base: float = 0.5  # seconds; backoff n sleeps uniform(floor * x, x), x = min(cap, base * 2**n)
     cap: float = 20.0
+    floor: float = 0.0  # 0: full jitter; 0.5 waits at least half (a registry needs the pause)
     retry_after_cap: float = 60.0  # never park on an absurd Retry-After
     budget: int = 30  # retries per client (one run), so an outage cannot multiply them
     get_500_retries: int = 2  # 500 may be a bug, not a blip: retry GETs only a couple of times
 
     def backoff(self, retry: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.cap, self.base * 2**retry))
+        ceiling = min(self.cap, self.base * 2**retry)
+        return rng.uniform(self.floor * ceiling, ceiling)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:

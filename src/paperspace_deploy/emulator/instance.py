@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.emulator.probes import Outcome, Tracker, app_ports, run_probe
 from paperspace_deploy.emulator.state import Spec, iso
 from paperspace_deploy.errors import DeployError, Unavailable
@@ -261,7 +262,7 @@ class Instance:
         try:
             events = stream_with_deadline(
                 lambda: client.pull(image, stream=True, decode=True, auth_config=auth),
-                deadline=time.monotonic() + self.runner.options.pull_timeout,
+                deadline=Deadline(self.runner.options.pull_timeout),
                 phase="image pull",
                 on_abort=lambda: abort(client),
             )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.engine import abort, stream_with_deadline
@@ -43,7 +44,7 @@ def run_build(
     req: BuildRequest,
     sent: BuildContext,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
     title: str,
 ) -> str:
     """Build and return the image ID; a failure raises with the failing step's output."""

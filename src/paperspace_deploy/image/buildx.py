@@ -21,13 +21,13 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest
 from paperspace_deploy.image.console import Console, one_line
@@ -87,10 +87,8 @@ class Builder:
         return self.driver == "docker"
 
 
-def _run(argv: list[str], env: Mapping[str, str], deadline: float | None) -> tuple[int, str, str]:
-    timeout = PROBE_TIMEOUT
-    if deadline is not None:
-        timeout = max(0.1, min(timeout, deadline - time.monotonic()))
+def _run(argv: list[str], env: Mapping[str, str], deadline: Deadline) -> tuple[int, str, str]:
+    timeout = max(0.1, min(PROBE_TIMEOUT, deadline.remaining()))
     done = subprocess.run(
         argv, stdin=subprocess.DEVNULL, capture_output=True, env=dict(env), timeout=timeout
     )
@@ -110,7 +108,7 @@ def parse_inspect(text: str, name: str | None) -> Builder:
     return Builder(name, fields.get("driver", "unknown"), version, platforms)
 
 
-def probe(name: str | None, env: Mapping[str, str], deadline: float | None) -> Builder | str:
+def probe(name: str | None, env: Mapping[str, str], deadline: Deadline) -> Builder | str:
     """The builder, or why buildx cannot be used."""
     docker = docker_cli(env)
     if docker is None:
@@ -132,7 +130,7 @@ def probe(name: str | None, env: Mapping[str, str], deadline: float | None) -> B
 
 
 def start_probe(
-    requested: str, env: Mapping[str, str], deadline: float | None
+    requested: str, env: Mapping[str, str], deadline: Deadline
 ) -> Callable[[], Builder | str]:
     """Probe the builder in the background (the CLI and its plugin start in ~0.15 s, while the
     context preview runs); the returned call waits for the answer."""
@@ -392,7 +390,7 @@ def run_buildx_build(
     argv: list[str],
     files: Path,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
     title: str,
     env: Mapping[str, str],
     cwd: Path,

@@ -12,11 +12,13 @@ on another domain than the registry's is named in a warning. `requests` is impor
 from __future__ import annotations
 
 import base64
+import random
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.errors import Unavailable
 from paperspace_deploy.image.console import one_line
 from paperspace_deploy.image.reference import (
@@ -36,7 +38,9 @@ ACCEPT = ", ".join(
     ]
 )
 TIMEOUT = (5, 30)
-ATTEMPTS = 3
+# the registry just answered the push: a few quick tries ride out a blip
+VERIFY_RETRY = RetryPolicy(attempts=3, base=0.5, cap=2.0, floor=0.5)
+_rng = random.SystemRandom()
 
 
 @dataclass
@@ -148,20 +152,20 @@ def check_manifest(
 ) -> ManifestCheck:
     client = RegistryClient(repo, username, password)
     try:
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, VERIFY_RETRY.attempts + 1):
             try:
                 result = _check(client, repo, tag, digest)
                 result.notes = list(dict.fromkeys(client.warnings))
                 return result
             except (client.requests.exceptions.RequestException, _Retry) as exc:
-                if attempt == ATTEMPTS:
+                if attempt == VERIFY_RETRY.attempts:
                     raise Unavailable(
                         f"could not verify the pushed digest at {client.host}: "
                         f"{one_line(str(exc), 200)}",
                         hint="the push reported success but the registry did not confirm it; "
                         "nothing was deployed. Re-run the job",
                     ) from None
-                time.sleep(0.5 * attempt)
+                time.sleep(VERIFY_RETRY.backoff(attempt - 1, _rng))
     finally:
         client.close()
     raise AssertionError("unreachable")

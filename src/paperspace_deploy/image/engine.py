@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 
 CLIENT_TIMEOUT = 600  # seconds of silence tolerated on one read (large layers upload quietly)
@@ -98,7 +99,7 @@ class _Done:
 def stream_with_deadline(
     start: Callable[[], Iterable[Any]],
     *,
-    deadline: float | None,
+    deadline: Deadline,
     phase: str,
     on_abort: Callable[[], None],
 ) -> Iterator[Any]:
@@ -121,7 +122,7 @@ def stream_with_deadline(
     finished = False
     try:
         while True:
-            timeout = None if deadline is None else deadline - time.monotonic()
+            timeout = deadline.timeout()
             try:
                 if timeout is not None and timeout <= 0:
                     raise queue.Empty

@@ -9,6 +9,7 @@ is the one entry point. Nothing here imports docker or requests: the heavy work 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from paperspace_deploy.workspace import Workspace
 
 # Push retries: few and slow (a registry blip), unlike the API client's quick ones.
-PUSH_RETRY = RetryPolicy(attempts=3, base=5.0, cap=60.0)
+PUSH_RETRY = RetryPolicy(attempts=3, base=5.0, cap=60.0, floor=0.5)
 
 
 @dataclass
@@ -210,5 +211,4 @@ def _retry_policy(environ: Mapping[str, str]) -> RetryPolicy:
         base = float(text) if text else PUSH_RETRY.base
     except ValueError:
         raise UsageError(f"PAPERSPACE_DEPLOY_RETRY_BASE must be a number, got {text!r}") from None
-    return RetryPolicy(attempts=PUSH_RETRY.attempts, base=max(0.0, min(base, PUSH_RETRY.cap)),
-                       cap=PUSH_RETRY.cap)  # fmt: skip
+    return dataclasses.replace(PUSH_RETRY, base=max(0.0, min(base, PUSH_RETRY.cap)))

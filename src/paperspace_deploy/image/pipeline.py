@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paperspace_deploy import ci_context as ci
+from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest, run_build
 from paperspace_deploy.image.console import Console, one_line
@@ -130,11 +131,11 @@ def _engine_refusals(opts: BuildOptions, request: BuildRequest, secrets: list[An
 
 def build_and_push(opts: BuildOptions, io: Io) -> BuildResult:
     """The image stage's one entry point: build, tag, push and verify, within `opts.deadline`."""
-    deadline = opts.deadline.at if opts.deadline.seconds is not None else None
-    return run_pipeline(opts, io, deadline=deadline)
+    return run_pipeline(opts, io)
 
 
-def run_pipeline(opts: BuildOptions, io: Io, *, deadline: float | None = None) -> BuildResult:
+def run_pipeline(opts: BuildOptions, io: Io) -> BuildResult:
+    deadline = opts.deadline
     console = Console(io)
     registry, creds = _credentials(opts)
     _mask_secrets(console, opts, creds, dict(io.environ))
@@ -280,7 +281,7 @@ def _run(
     opts: BuildOptions,
     io: Io,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
     request: BuildRequest,
     sent: BuildContext,
     builder: Any,
@@ -410,7 +411,7 @@ def _buildkit_build(
     request: BuildRequest,
     refs: list[str],
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
     title: str,
     io: Io,
     builder: Any,
@@ -460,7 +461,7 @@ def _pull_cache(
     specs: list[str],
     creds: Credentials | None,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
 ) -> list[str]:
     """The legacy builder only uses cache images the engine already has: pull each (with our
     credentials for our registry); a missing or refused one is a warning, never silent."""
@@ -511,7 +512,7 @@ def _push_all(
     creds: Credentials | None,
     registry: str,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
 ) -> str:
     digests: dict[str, str] = {}
     for tag in tags:

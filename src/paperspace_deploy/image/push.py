@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from paperspace_deploy.api.retry import RetryPolicy
+from paperspace_deploy.api.retry import Deadline, RetryPolicy
 from paperspace_deploy.errors import DeployError, InputError, Unavailable
 from paperspace_deploy.image.console import Console, one_line
 from paperspace_deploy.image.engine import abort, stream_with_deadline
 from paperspace_deploy.image.stream import Failure, PushLog, classify
 
+_rng = random.SystemRandom()  # jitter: concurrent runs must not retry in step
 T = TypeVar("T")
 
 
@@ -80,7 +81,7 @@ def with_retries(
     attempt: Callable[[], T],
     *,
     policy: RetryPolicy,
-    deadline: float | None,
+    deadline: Deadline,
     console: Console,
     what: str,
     registry: str,
@@ -93,8 +94,8 @@ def with_retries(
         except PushFailed as exc:
             final = number == policy.attempts or exc.kind is not Failure.TRANSIENT
             if not final:
-                delay = random.uniform(0.5, 1.0) * min(policy.cap, policy.base * 2 ** (number - 1))
-                if deadline is not None and time.monotonic() + delay >= deadline:
+                delay = policy.backoff(number - 1, _rng)
+                if delay >= deadline.remaining():
                     final = True
             if final:
                 raise to_error(what, registry, str(exc), exc.kind, number) from None
@@ -106,7 +107,7 @@ def with_retries(
     raise AssertionError("unreachable")
 
 
-def login(client: Any, creds: Credentials, deadline: float | None) -> None:
+def login(client: Any, creds: Credentials, deadline: Deadline) -> None:
     """Pre-flight: the engine checks the credentials now, not after a long build.
 
     `reauth=True` bypasses docker-py's shortcut that trusts a stored config.json entry."""
@@ -132,7 +133,7 @@ def push_tag(
     tag: str,
     creds: Credentials | None,
     console: Console,
-    deadline: float | None,
+    deadline: Deadline,
 ) -> str:
     """Push one tag; return the manifest digest the engine reported (aux.Digest)."""
     from docker.errors import APIError
