@@ -124,17 +124,12 @@ def test_sarif_and_gitlab_paths_are_from_the_repository_root():
     assert paths[:2] == ["services/api/paperspace.yaml", "other/paperspace.yaml"]
 
 
-def test_report_root_comes_from_the_ci_environment():
-    cwd = Path("/w/sub")
-    assert ReportContext.from_environ({}, cwd).root == cwd
-    assert ReportContext.from_environ({"CI_PROJECT_DIR": "/builds/g/p"}, cwd).root == Path(
-        "/builds/g/p"
-    )
-    env = {"CI_PROJECT_DIR": "/builds/g/p", "GITHUB_WORKSPACE": "/home/runner/work/r/r"}
-    assert ReportContext.from_environ(env, cwd).root == Path("/home/runner/work/r/r")
-    assert ReportContext.from_environ({"GITHUB_WORKSPACE": "relative"}, cwd).root == cwd
-    assert ReportContext.from_environ({"GITHUB_ACTIONS": "true"}, cwd).for_runner
-    assert not ReportContext.from_environ({}, cwd).for_runner
+def test_report_context_is_for_the_runner_only_on_github_actions():
+    # the root itself is the workspace's (workspace_root: tests/unit/test_workspace.py)
+    root = Path("/w")
+    ctx = ReportContext.for_workspace(root, {"GITHUB_ACTIONS": "true"})
+    assert ctx.root == ctx.cwd == root and ctx.for_runner
+    assert not ReportContext.for_workspace(root, {}).for_runner
 
 
 def test_gitlab_code_quality():

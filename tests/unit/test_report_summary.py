@@ -98,7 +98,7 @@ def mixed() -> list[Finding]:
 
 
 def test_findings_grouped_per_file_worst_first_with_links_and_folds():
-    ctx = ReportContext.from_environ({**ENV, "GITHUB_WORKSPACE": str(ROOT)}, ROOT)
+    ctx = ReportContext.for_workspace(ROOT, {**ENV, "GITHUB_WORKSPACE": str(ROOT)})
     page = Page(to_html("\n".join(findings_markdown(mixed(), ctx))))
     files: dict[str, list[list[str]]] = {}
     for table in page.tables:
@@ -135,7 +135,7 @@ def test_short_tables_are_not_folded_and_links_need_a_known_commit():
     page = Page(to_html("\n".join(findings_markdown(few, ReportContext(ROOT, ROOT)))))
     assert page.details == 0 and page.tables[0]["title"] == "deploy/my app.yaml: ❌ 1 error"
     assert page.links == []  # no GITHUB_SHA etc.: plain text
-    ctx = ReportContext.from_environ(ENV, ROOT)
+    ctx = ReportContext.for_workspace(ROOT, ENV)
     page = Page(to_html("\n".join(findings_markdown(few, ctx))))
     assert page.links == [f"https://github.com/acme/app/blob/{SHA}/deploy/my%20app.yaml#L7"]
 
@@ -157,7 +157,7 @@ def test_unsafe_link_parts_give_no_links(override):
 
 
 def test_a_path_outside_the_repository_is_not_linked():
-    ctx = ReportContext.from_environ(ENV, ROOT)
+    ctx = ReportContext.for_workspace(ROOT, ENV)
     assert ctx.line_url("../../etc/passwd", 1) is None
     assert (
         ctx.line_url("a(b)c.yaml", 2) == f"https://github.com/acme/app/blob/{SHA}/a%28b%29c.yaml#L2"
@@ -167,7 +167,9 @@ def test_a_path_outside_the_repository_is_not_linked():
 def cli_summary(res: LintResult, environ: dict[str, str], tmp_path: Path) -> str:
     path = tmp_path / "summary.md"
     env = {**environ, "GITHUB_STEP_SUMMARY": str(path)}
-    github_report(res, Io(io.StringIO(), io.StringIO(), env), ReportContext.from_environ(env, ROOT))
+    github_report(
+        res, Io(io.StringIO(), io.StringIO(), env), ReportContext.for_workspace(ROOT, env)
+    )
     return path.read_text()
 
 
@@ -188,7 +190,7 @@ def test_cli_summary_does_not_turn_a_spec_key_into_a_link(tmp_path: Path):
 
 def test_the_cli_and_the_action_render_the_same_table(tmp_path: Path):
     findings = mixed()
-    ctx = ReportContext.from_environ(ENV, ROOT)
+    ctx = ReportContext.for_workspace(ROOT, ENV)
     action = render(Summary(mode="lint", specs=["a.yaml"], findings=findings, report_context=ctx))
     cli = cli_summary(LintResult(["a.yaml", "b.yaml", "c.yaml"], findings), ENV, tmp_path)
     table = "\n".join(findings_markdown(findings, ctx))

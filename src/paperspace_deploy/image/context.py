@@ -87,11 +87,6 @@ def describe_sensitive(found: list[SensitiveFile], ignore_name: str | None) -> s
     )
 
 
-def workspace_of(environ: Mapping[str, str], cwd: Path) -> Path:
-    ws = environ.get("GITHUB_WORKSPACE") or environ.get("CI_PROJECT_DIR")
-    return Path(ws) if ws else cwd
-
-
 def _inside(path: Path, root: Path) -> bool:
     try:
         return os.path.commonpath([path, root]) == str(root)

@@ -34,7 +34,6 @@ from paperspace_deploy.image.context import (
     resolve_dockerfile,
     secret_looking_build_args,
     sensitive_files,
-    workspace_of,
 )
 from paperspace_deploy.image.context_tar import BuildContext, prepare
 from paperspace_deploy.image.dockerfile import (
@@ -51,6 +50,7 @@ from paperspace_deploy.image.push import Credentials, login, push_tag, with_retr
 from paperspace_deploy.image.reference import registry_of
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
+from paperspace_deploy.workspace import workspace_root
 
 _NETWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -144,7 +144,7 @@ def run_pipeline(opts: BuildOptions, io: Io) -> BuildResult:
 
     # -- local checks: no engine yet -------------------------------------------------------
     context = resolve_context(opts.context, io.cwd)
-    workspace = workspace_of(io.environ, io.cwd)
+    workspace = workspace_root(io.environ, io.cwd)
     dockerfile_path, _ = resolve_dockerfile(opts.dockerfile, context, io.cwd, workspace)
     ctx = ci.detect(io.environ)
     tags = compute_tags(opts.tags, ctx, opts.tag_rules, opts.image)

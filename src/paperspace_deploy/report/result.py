@@ -1,7 +1,7 @@
 """What the reporters render: the lint result (plain data) and the context it is reported in.
 
 Reporters never read os.environ: the caller builds a `ReportContext` (usually with
-`ReportContext.from_environ(io.environ, io.cwd)`) and passes it in.
+`ReportContext.for_workspace(workspace.root, io.environ)`) and passes it in.
 """
 
 from __future__ import annotations
@@ -48,15 +48,6 @@ def blob_url(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def repository_root(environ: Mapping[str, str], cwd: Path) -> Path:
-    """GITHUB_WORKSPACE, else CI_PROJECT_DIR (GitLab), else the current directory."""
-    for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
-        value = environ.get(name)
-        if value and os.path.isabs(value):
-            return Path(value)
-    return cwd
-
-
 @dataclass(frozen=True)
 class ReportContext:
     root: Path  # repository root: SARIF/GitLab paths and links are relative to it
@@ -71,15 +62,6 @@ class ReportContext:
         return cls(
             root=root,
             cwd=root,
-            for_runner=environ.get("GITHUB_ACTIONS") == "true",
-            blob_url=blob_url(environ),
-        )
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str], cwd: Path) -> ReportContext:
-        return cls(
-            root=repository_root(environ, cwd),
-            cwd=cwd,
             for_runner=environ.get("GITHUB_ACTIONS") == "true",
             blob_url=blob_url(environ),
         )
