@@ -190,8 +190,8 @@ def outputs(result: JobResult) -> dict[str, str]:
         out["changed"] = "true" if done.changed else "false"
         if result.deploy is not None and result.deploy.image and "image" not in out:
             out["image"] = result.deploy.image
-    if len(result.costs) == 1:  # one spec: its estimate ("" where no price is known)
-        out.update(next(iter(result.costs.values())).outputs())
+    if len(result.costs) == 1:  # one spec: its estimate (unset where no price is known)
+        out.update({k: v for k, v in next(iter(result.costs.values())).outputs().items() if v})
     previewed = result.preview or result.cleanup
     if previewed is not None:
         out["preview-name"] = previewed.name
