@@ -350,3 +350,32 @@ def test_bad_prices_file_is_named(emulator, github, ws: Path) -> None:
     outside = run_action(ws, pr_env(emulator, github), mode="lint", spec=spec,
                          prices_file="/etc/passwd")  # fmt: skip
     assert outside.code == ExitCode.USAGE and "prices file path must be inside" in outside.stdout
+
+
+@pytest.mark.docker
+def test_preview_with_a_build_pushes_on_auto(emulator, github, ws: Path, registry, docker_host,
+                                             base_image) -> None:  # fmt: skip
+    """`push: auto` skips pull requests, but a preview deploys what it builds: it pushes, and
+    the preview runs the pushed digest."""
+    import shutil
+    import uuid
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples", ws, dirs_exist_ok=True)
+    spec = ws / ".paperspace" / "app.yaml"
+    spec.write_text(spec.read_text().replace("containerRegistry: ghcr", "containerRegistry: local"))
+    emulator.add_registry("local", registry)
+    repo = f"{registry.host}/pr-tests/hello-{uuid.uuid4().hex[:8]}"
+    env = pr_env(emulator, github, GITHUB_WORKFLOW="Preview", DOCKER_HOST=docker_host)
+    done = run_action(ws, env, mode="preview", spec=".paperspace/app.yaml", context=".",
+                      image=repo, build_args=f"BASE_IMAGE={base_image}",
+                      username=registry.username, password=registry.password, comment="true",
+                      **api(emulator), **FAST)  # fmt: skip
+    assert done.code == ExitCode.OK, done.stdout
+    digest = done.outputs["digest"]
+    assert digest.startswith("sha256:") and done.outputs["image"] == f"{repo}@{digest}"
+    dep = by_name(emulator)["hello-paperspace-pr-7"]
+    assert dep.specs[-1].data["image"] == f"{repo}@{digest}"
+    assert "the image is built but not pushed" not in done.stdout
+    assert leaks({"stdout": without_mask_lines(done.stdout), "summary": done.summary,
+                  "comment": github.comments()[0]["body"]}, registry.password,
+                 registry.username) == []  # fmt: skip
