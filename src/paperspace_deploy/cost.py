@@ -9,7 +9,7 @@ rounding happens only when a figure is shown.
 
 Everything here takes plain data (spec dicts, a price table) and returns dataclasses; the
 renderers turn an estimate into text lines, a JSON-ready dict or a Markdown section (escaped with
-report/summary.py's `cell()`/`code()`).
+report/markdown.py's `cell()`/`code()`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ reduced to a safe alphabet), which is how the next run finds it again. It holds 
 (errors first), the plan's changes (already redacted by `specdiff.PlanResult.as_dict`), the cost
 estimate and, for previews, the endpoint and its expiry.
 
-Every value that came from a spec, a server or the run goes through report/summary.py's `cell()`
+Every value that came from a spec, a server or the run goes through report/markdown.py's `cell()`
 / `code()` (HTML-escaped, Markdown made inert, no autolinks) after `@` and `#` get a word joiner,
 so spec text cannot ping people or reference issues either. A 403 (a fork pull request's
 read-only token, or a job without `pull-requests: write`) is a notice, not a failure; any other
