@@ -52,9 +52,7 @@ if TYPE_CHECKING:
 MODES = ("deploy", "lint", "build", "plan", "preview", "cleanup", "sweep")
 PREVIEW_MODES = ("preview", "cleanup", "sweep")
 REFUSED_FOR_FORKS = ("deploy", "plan", *PREVIEW_MODES)  # they hold the API key
-# Events that run with the base repository's secrets and write token, often on a pull
-# request's code: building or deploying here is how "pwn requests" happen.
-PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run", "issue_comment")
+PRIVILEGED_EVENTS = ci_context.PRIVILEGED_EVENTS
 
 
 class Reporter(Protocol):
@@ -102,7 +100,7 @@ UNSAFE_SWITCHES = ("ACTIONS_ALLOW_UNSECURE_COMMANDS", "ACTIONS_ALLOW_UNSECURE_ST
 def check_event(mode: str, env: Mapping[str, str], reporter: Reporter) -> bool:
     """The fork policy; returns whether this run comes from a fork (untrusted, no secrets)."""
     ctx = ci_context.detect(env)
-    if mode in PREVIEW_MODES:  # forks, and previews on privileged events: preview.py says why
+    if mode in PREVIEW_MODES:  # forks, and a preview on a privileged event: preview.py's words
         from paperspace_deploy.preview import check_allowed
 
         check_allowed(env, mode)
@@ -118,13 +116,6 @@ def check_event(mode: str, env: Mapping[str, str], reporter: Reporter) -> bool:
             hint="that switch lets untrusted output run workflow commands; remove it",
         )
     event = env.get("GITHUB_EVENT_NAME", "")
-    if mode == "preview" and event in PRIVILEGED_EVENTS:
-        from paperspace_deploy.preview import PreviewRefused
-
-        raise PreviewRefused(
-            f"mode 'preview' deploys the pull request's code; it refuses to run on {event}",
-            hint="trigger previews on pull_request (opened, synchronize, reopened)",
-        )
     if mode in ("deploy", "build") and event in PRIVILEGED_EVENTS:
         reporter.warning(
             f"running '{mode}' on {event}: this event has secrets and a write token; never "

@@ -17,7 +17,8 @@ and its latest spec's `externalApplied` / `dtHealthy`. Each deploy submits a new
 counts from the last push. A preview without any readable timestamp is kept and reported.
 
 Never for a pull request from a fork (its code must not reach a deployment with our key), and a
-preview is never deployed from `pull_request_target` or `workflow_run`, which run with secrets.
+preview is never deployed from a privileged event (`ci_context.PRIVILEGED_EVENTS`: they run with
+secrets).
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ DEFAULT_TEMPLATE = "{name}-pr-{number}"
 DEFAULT_TTL = 3 * 86400.0
 MIN_TTL, MAX_TTL = options.MIN_TTL, options.MAX_TTL
 MAX_PREVIEW_REPLICAS = 10
-PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run")
 _MACHINE = re.compile(r"[A-Za-z0-9+()._-]{1,64}")
 
 
@@ -225,7 +225,7 @@ def check_allowed(environ: Mapping[str, str], mode: str) -> None:
             hint="a fork's code must not be deployed with the repository's key",
         )
     event = environ.get("GITHUB_EVENT_NAME", "")
-    if mode == "preview" and event in PRIVILEGED_EVENTS:
+    if mode == "preview" and event in ci_context.PRIVILEGED_EVENTS:
         raise PreviewRefused(
             f"mode 'preview' deploys the pull request's code; it refuses to run on {event}",
             hint="trigger previews on pull_request (opened, synchronize, reopened)",
