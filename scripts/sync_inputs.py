@@ -21,8 +21,9 @@ from paperspace_deploy import options  # noqa: E402
 
 MODE_HELP = (
     "What to do: deploy (lint, build if context is set, deploy and wait), lint (no secrets "
-    "needed; for pull requests), build (build and push only), or plan (show what deploy would "
-    "change)."
+    "needed; for pull requests), build (build and push only), plan (show what deploy would "
+    "change), preview (deploy the pull request as <name>-pr-<number>, capped), cleanup (delete "
+    "the pull request's preview) or sweep (delete previews past preview-ttl)."
 )
 DOC_BEGIN, DOC_END = "<!-- inputs:begin -->", "<!-- inputs:end -->"
 

@@ -9,8 +9,9 @@
 3. `job.run_job` runs the stages (lint, registry check, build, plan, deploy), reporting
    through `ActionReporter`: findings as log lines and annotations, API text inside
    stop-commands blocks, warnings as annotations;
-4. whatever happened, lint's SARIF goes to `sarif-file` when set (`write_sarif`), outputs go
-   to GITHUB_OUTPUT (heredoc) and one job summary is written.
+4. whatever happened, lint's SARIF goes to `sarif-file` when set (`write_sarif`), the sticky
+   PR comment is posted or edited when `comment: true` (`pr_comment.post_comments`; a 403 is a
+   notice), outputs go to GITHUB_OUTPUT (heredoc) and one job summary is written.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def read_job(environ: Mapping[str, str], io: Io, reporter: ActionReporter) -> Jo
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.job import make_job
     from paperspace_deploy.lint import LintRequest
+    from paperspace_deploy.pr_comment import CommentRequest
+    from paperspace_deploy.preview import PreviewRequest
     from paperspace_deploy.workspace import Workspace
 
     mode = options.get_input(environ, "mode") or "deploy"
@@ -113,14 +116,22 @@ def read_job(environ: Mapping[str, str], io: Io, reporter: ActionReporter) -> Jo
         raise InputError(f"input 'mode' must be one of {', '.join(MODES)}, got {mode[:20]!r}")
     inputs = options.read_inputs(environ, mode)
     root = Workspace.for_action(environ, io.cwd)
-    deadline = Deadline(options.complete(inputs, mode, {}).get("timeout"))
-    return make_job(
+    values = options.complete(inputs, mode, environ)
+    deadline = Deadline(values.get("timeout"))
+
+    def deploy() -> DeployRequest:
+        return DeployRequest.from_action(inputs, root, io, mode, deadline=deadline)
+
+    job = make_job(
         mode, environ, reporter,
         has_spec=bool(inputs.get("spec")), building=bool(inputs.get("context")),
         lint=lambda: LintRequest.from_action(inputs, root, io, mode=mode),
         build=lambda: BuildOptions.from_action(inputs, root, io, mode, deadline=deadline),
-        deploy=lambda: DeployRequest.from_action(inputs, root, io, mode, deadline=deadline),
+        deploy=deploy,
+        preview=lambda: PreviewRequest.from_values(values, deploy(), mode, environ),
     )  # fmt: skip
+    job.comment = CommentRequest.from_values(values)
+    return job
 
 
 # What each output may hold. Values come from the API, the registry and the engine, and the
@@ -138,6 +149,9 @@ OUTPUT_SHAPES = {
     "lint-errors": re.compile(r"[0-9]{1,9}"),
     "lint-warnings": re.compile(r"[0-9]{1,9}"),
     "sarif-file": re.compile(r"[A-Za-z0-9._/-]{1,512}"),
+    "cost-per-hour": re.compile(r"[0-9]{1,9}\.[0-9]{2,4}"),
+    "cost-per-month": re.compile(r"[0-9]{1,12}\.[0-9]{2}"),
+    "preview-name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"),
 }
 
 
@@ -176,6 +190,11 @@ def outputs(result: JobResult) -> dict[str, str]:
         out["changed"] = "true" if done.changed else "false"
         if result.deploy is not None and result.deploy.image and "image" not in out:
             out["image"] = result.deploy.image
+    if len(result.costs) == 1:  # one spec: its estimate (unset where no price is known)
+        out.update({k: v for k, v in next(iter(result.costs.values())).outputs().items() if v})
+    previewed = result.preview or result.cleanup
+    if previewed is not None:
+        out["preview-name"] = previewed.name
     return out
 
 
@@ -210,6 +229,17 @@ def summary(result: JobResult, outcome: Outcome, environ: Mapping[str, str]) -> 
             "outcome": data.get("outcome"),
         }
         s.deployment = {k: str(v) for k, v in info.items() if v}
+    s.costs = dict(result.costs)
+    if result.preview is not None:
+        s.deployment["preview"] = result.preview.name
+        s.deployment["expires"] = f"{result.preview.expires_at:%Y-%m-%d %H:%M} UTC"
+    s.notes += [f"preview: {note}" for note in result.preview_notes]
+    if result.cleanup is not None:
+        c = result.cleanup
+        s.notes.append(f"preview {c.name}: deleted deployment {c.deployment_id}" if c.deleted
+                       else f"preview {c.name}: no deployment; nothing to clean up")  # fmt: skip
+    if result.sweep is not None:
+        s.notes += result.sweep.lines() or ["sweep: no preview has expired"]
     return s
 
 
@@ -234,6 +264,24 @@ def write_sarif(job: Job | None, result: JobResult, io: Io) -> str | None:
     ctx = ReportContext.for_workspace(ws.root, io.environ)
     text = io.secrets.scrub(REPORTERS["sarif"](result.lint.result, ctx))
     return display(ws.root, ws.write(job.lint.sarif_file, text, "SARIF file"))
+
+
+def comment(job: Job | None, result: JobResult, outcome: Outcome, io: Io, gh: GitHub) -> None:
+    """The sticky PR comment(s), after the job, failed or not; never fails the step."""
+    if job is None or job.comment is None or not job.comment.enabled or job.mode == "sweep":
+        return
+    from paperspace_deploy import pr_comment
+
+    failure = None if outcome.ok else (outcome.message or "failed")
+    shown = job.preview.deploy.display if job.preview is not None else None
+    policy = job.preview.policy if job.preview is not None else None
+    items = pr_comment.contents(result, io.environ, spec_shown=shown, failure=failure,
+                                policy=policy)  # fmt: skip
+    for done in pr_comment.post_comments(items, job.comment, io):
+        if done.level is not None and done.message:
+            gh.annotate(done.level, done.message, title=TITLE)
+        elif done.action in ("created", "updated", "unchanged"):
+            io.out(neutralize(f"PR comment {done.action}: {done.url or done.comment_id}"))
 
 
 def _write_results(
@@ -294,6 +342,7 @@ def main(
             outcome = Outcome(int(exc.exit_code), exc, exc.render())
         else:  # the job's own failure stays the step's result
             gh.annotate("error", exc.render(), title=TITLE)
+    comment(jobs[0] if jobs else None, result, outcome, io, gh)
     if outcome.message:
         if isinstance(outcome.error, SpecInvalid):  # the findings hold the annotation slots
             reporter.event(f"error: {outcome.message}")

@@ -19,6 +19,9 @@ EVENT_PAYLOAD_LIMIT = 5 * 1024 * 1024  # GitHub event payloads are far smaller; 
 # Events that run a fork's pull request in the fork's trust (no secrets). pull_request_target and
 # workflow_run run in the base repository's trust and are handled by the action separately.
 FORK_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
+# Events that run with the base repository's secrets and write token, often on a pull
+# request's code: building or deploying here is how "pwn requests" happen (job.py's policy).
+PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run", "issue_comment")
 
 
 @dataclass(frozen=True)

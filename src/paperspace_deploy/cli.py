@@ -23,6 +23,9 @@ COMMANDS = {
     "build": "Build, tag and push the image through the Docker Engine",
     "plan": "Show what a deploy would change, without changing anything",
     "deploy": "Lint, check the registry connection, upsert and wait for the rollout",
+    "preview": "Deploy a pull request's preview (<name>-pr-<number>) with the preview caps",
+    "cleanup": "Delete a pull request's preview deployment (a no-op when there is none)",
+    "sweep": "Delete preview deployments whose TTL has passed",
     "emulator": "Run the local Paperspace API emulator",
     "up": "Run a spec locally in a container, probed like the platform (--local)",
 }

@@ -9,7 +9,7 @@ rounding happens only when a figure is shown.
 
 Everything here takes plain data (spec dicts, a price table) and returns dataclasses; the
 renderers turn an estimate into text lines, a JSON-ready dict or a Markdown section (escaped with
-report/summary.py's `cell()`/`code()`).
+report/markdown.py's `cell()`/`code()`).
 """
 
 from __future__ import annotations
@@ -485,9 +485,10 @@ def _notes(est: CostEstimate) -> list[str]:
     return sorted({s.price.note for s in sides if s and s.price and s.price.note})
 
 
-def render_markdown(est: CostEstimate, heading: str = "####") -> str:
-    """A Markdown section; every value from a spec or prices file escaped."""
-    from paperspace_deploy.report.summary import cell, code
+def render_markdown(est: CostEstimate, heading: str = "####", subject: str | None = None) -> str:
+    """A Markdown section (`subject`: the spec it is for, when there are several); every value
+    from a spec or prices file escaped."""
+    from paperspace_deploy.report.markdown import cell, code
 
     rows = ["| | Replicas | Per hour | Per month (730 h) |", "|---|---|---|---|"]
 
@@ -511,7 +512,8 @@ def render_markdown(est: CostEstimate, heading: str = "####") -> str:
             side_rows("Live", est.live)
         else:
             rows.append("| Live | none: a new deployment | | |")
-    out = [f"{heading} Cost estimate", "", *rows, ""]
+    title = f"{heading} Cost estimate" + (f" · {code(subject)}" if subject else "")
+    out = [title, "", *rows, ""]
     text = change_text(est)
     if text:
         out += [f"**Change:** {cell(text)}", ""]

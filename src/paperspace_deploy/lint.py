@@ -9,11 +9,14 @@ validator, jsonschema) load only when a file needs them; registry.py only with a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperspace_deploy import options
 from paperspace_deploy.errors import UsageError
 from paperspace_deploy.spec.findings import Finding, Severity
+
+DEPLOYING = ("plan", "deploy", "preview")  # modes whose spec is about to be sent
 
 if TYPE_CHECKING:
     import argparse
@@ -34,6 +37,7 @@ class LintRequest:
     image: str | None = None  # replaces the spec's image (no ':image' finding then)
     registries: Connections | None = None  # offline registry connections; None: not checked
     sarif_file: str | None = None  # the action's `sarif-file`: SARIF written there (action.py)
+    prices_file: Path | None = None  # `--prices FILE`: rates over the shipped list (cost.py)
 
     @classmethod
     def from_values(
@@ -41,6 +45,7 @@ class LintRequest:
     ) -> LintRequest:
         spec = values.get("spec")
         patterns = [spec] if isinstance(spec, str) else list(spec or [])
+        prices = values.get("prices-file")
         return cls(
             patterns=patterns,
             workspace=ws,
@@ -49,6 +54,7 @@ class LintRequest:
             image=values.get("image") or None,
             registries=offline_registries(values, ws),
             sarif_file=values.get("sarif-file") or None,
+            prices_file=ws.file(prices, "prices file")[0] if prices else None,
         )
 
     @classmethod
@@ -60,14 +66,14 @@ class LintRequest:
         if stage == "lint":
             values["spec"] = list(args.paths)
         ws = Workspace.for_cli(io.environ, io.cwd)
-        return cls.from_values(values, ws, deploying=stage in ("plan", "deploy"))
+        return cls.from_values(values, ws, deploying=stage in DEPLOYING)
 
     @classmethod
     def from_action(
         cls, inputs: options.Values, workspace: Workspace, io: Io, *, mode: str
     ) -> LintRequest:
         values = options.complete(inputs, "lint", io.environ)
-        return cls.from_values(values, workspace, deploying=mode in ("plan", "deploy"))
+        return cls.from_values(values, workspace, deploying=mode in DEPLOYING)
 
 
 def offline_registries(values: options.Values, ws: Workspace) -> Connections | None:

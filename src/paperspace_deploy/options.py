@@ -26,7 +26,7 @@ from typing import Any
 
 from paperspace_deploy.errors import InputError
 
-STAGES = ("lint", "build", "plan", "deploy")
+STAGES = ("lint", "build", "plan", "deploy", "preview", "cleanup", "sweep")
 BUILDERS = ("auto", "engine", "buildx")  # image/buildx.py says what each one does
 MAX_TIMEOUT = 360 * 60  # GitHub's longest job; a deadline beyond it only hides a hang
 TRUE = ("true", "True", "TRUE")  # @actions/core's getBooleanInput spellings
@@ -128,6 +128,57 @@ def builder_name(value: str) -> str:
                       f"got {value[:20]!r}")  # fmt: skip
 
 
+def whole_number(low: int, high: int) -> Parse:
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise OptionError(f"must be a whole number from {low} to {high}, got {text[:20]!r}")
+        return int(text)
+
+    return parse
+
+
+def machine_type(text: str) -> str:
+    """A machine type name as the spec schema allows it (A4000, C5, H100, ...)."""
+    if not re.fullmatch(r"[A-Za-z0-9+()._-]{1,64}", text):
+        raise OptionError(
+            f"must be a machine type name (letters, digits, +()._-), got {text[:20]!r}"
+        )
+    return text
+
+
+_TTL = re.compile(r"(?P<n>\d{1,6})\s*(?P<unit>[smhdw])")
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MIN_TTL, MAX_TTL = 60.0, 365 * 86400.0
+
+
+def ttl(text: str) -> float:
+    """A preview's time to live: '3d', '72h', '90m', '1w', '3600s' -> seconds (1 minute ..
+    1 year)."""
+    m = _TTL.fullmatch((text or "").strip().lower())
+    if not m:
+        raise OptionError(f"must be a number with a unit (s, m, h, d, w), got {str(text)[:20]!r}")
+    seconds = float(int(m["n"]) * _TTL_UNITS[m["unit"]])
+    if not MIN_TTL <= seconds <= MAX_TTL:
+        raise OptionError(f"must be between 1 minute and 365 days, got {text.strip()[:20]!r}")
+    return seconds
+
+
+def name_template(text: str) -> str:
+    """A preview name template: `{number}` required, `{name}` allowed, nothing else."""
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError:  # a lone brace
+        fields = ["?"]
+    if "number" not in fields or any(f not in ("name", "number") for f in fields):
+        raise OptionError(
+            f"must contain {{number}} and may contain {{name}}; no other placeholders "
+            f"(got {text[:100]!r})"
+        )
+    return text
+
+
 # -------------------------------------------------------------------------------------- table
 @dataclass(frozen=True)
 class Option:
@@ -166,9 +217,12 @@ class Option:
         return self.default
 
 
-_DEPLOYISH = ("plan", "deploy")
-_BUILDISH = ("build", "deploy")
-_LINTED = ("lint", "plan", "deploy")
+_DEPLOYISH = ("plan", "deploy", "preview")
+_BUILDISH = ("build", "deploy", "preview")
+_LINTED = ("lint", "plan", "deploy", "preview")
+_PREVIEWS = ("preview", "cleanup", "sweep")  # preview.py: the pull request's own deployment
+_API = (*_DEPLOYISH, "cleanup", "sweep")  # every stage that talks to the Paperspace API
+_COMMENTED = (*_LINTED, "cleanup")  # the stages that post the sticky PR comment
 
 OPTIONS: tuple[Option, ...] = (
     # -- the spec and lint ---------------------------------------------------------------------
@@ -178,7 +232,7 @@ OPTIONS: tuple[Option, ...] = (
         "Path or glob of the deployment spec(s), relative to the repository root "
         "(default: the first of paperspace.yaml, .paperspace/app.yaml and the other standard "
         "names).",
-        ("lint", "build", "plan", "deploy"),
+        STAGES,
         metavar="PATH",
     ),
     Option(
@@ -223,7 +277,7 @@ OPTIONS: tuple[Option, ...] = (
         "api-key",
         ("deploy:api_key",),
         "Paperspace API key (use a secret). Needed by deploy and plan, never by lint.",
-        _DEPLOYISH,
+        _API,
         secret=True,
         env="PAPERSPACE_API_KEY",
     ),
@@ -231,14 +285,14 @@ OPTIONS: tuple[Option, ...] = (
         "project-id",
         ("deploy:project_id",),
         "Paperspace project ID the deployment belongs to.",
-        _DEPLOYISH,
+        _API,
         env="PAPERSPACE_PROJECT_ID",
     ),
     Option(
         "api-url",
         ("deploy:api_url",),
         "Paperspace API base URL (for a proxy or the local emulator).",
-        _DEPLOYISH,
+        _API,
         env="PAPERSPACE_API_URL",
         default="https://api.paperspace.com/v1",
     ),
@@ -247,7 +301,7 @@ OPTIONS: tuple[Option, ...] = (
         ("lint:image", "build:image", "deploy:image"),
         "Image to deploy, replacing the spec's ':image' placeholder or image; with a "
         "build, the repository to push to (e.g. ghcr.io/org/app).",
-        ("lint", "build", "plan", "deploy"),
+        ("lint", "build", "plan", "deploy", "preview"),
         metavar="REPO",
     ),
     Option(
@@ -255,11 +309,18 @@ OPTIONS: tuple[Option, ...] = (
         ("build:deadline", "deploy:deadline"),
         "Deadline for the whole run (build, push, upsert, rollout): 90s, 15m, 1h; at most 6h. "
         "A bare number is seconds on the command line and minutes in the action. Default: "
-        "15m for deploy, 1h for build, 2m for plan.",
-        ("build", "plan", "deploy"),
+        "15m for deploy and preview, 1h for build, 2m for plan and cleanup, 5m for sweep.",
+        ("build", "plan", "deploy", *_PREVIEWS),
         parse=duration("s"),
         action_parse=duration("m"),
-        default={"build": 3600.0, "plan": 120.0, "deploy": 900.0},
+        default={
+            "build": 3600.0,
+            "plan": 120.0,
+            "deploy": 900.0,
+            "preview": 900.0,
+            "cleanup": 120.0,
+            "sweep": 300.0,
+        },
         metavar="DURATION",
     ),
     # -- waiting for the rollout ---------------------------------------------------------------
@@ -267,7 +328,7 @@ OPTIONS: tuple[Option, ...] = (
         "wait",
         ("deploy:wait.wait",),
         "Wait until the rollout is healthy (true) or return after submitting (false).",
-        ("deploy",),
+        ("deploy", "preview"),
         switch=True,
         default=True,
     ),
@@ -275,7 +336,7 @@ OPTIONS: tuple[Option, ...] = (
         "skip-unchanged",
         ("deploy:skip_unchanged",),
         "Do nothing when the live spec already matches.",
-        ("deploy",),
+        ("deploy", "preview"),
         switch=True,
         default=False,
     ),
@@ -283,7 +344,7 @@ OPTIONS: tuple[Option, ...] = (
         "poll-interval",
         ("deploy:wait.poll_interval",),
         "Seconds between rollout polls.",
-        ("deploy",),
+        ("deploy", "preview"),
         parse=seconds(0, 300),
         default=5.0,
         metavar="SECONDS",
@@ -292,7 +353,7 @@ OPTIONS: tuple[Option, ...] = (
         "error-grace",
         ("deploy:wait.error_grace",),
         "Fail once an instance has stayed errored/failed this many seconds.",
-        ("deploy",),
+        ("deploy", "preview"),
         parse=seconds(0, MAX_TIMEOUT, low_open=False),
         default=60.0,
         metavar="SECONDS",
@@ -523,8 +584,97 @@ OPTIONS: tuple[Option, ...] = (
         switch=True,
         default=False,
     ),
+    # -- pull requests: cost, the sticky comment, previews (docs/pull-requests.md) -----------
+    Option(
+        "prices-file",
+        ("lint:prices_file",),
+        "JSON file in the workspace whose hourly prices replace the shipped list prices for the "
+        "machine types it names (negotiated rates) in the cost estimate.",
+        _LINTED,
+        flags=("--prices", "--prices-file"),
+        metavar="FILE",
+    ),
+    Option(
+        "comment",
+        ("comment:enabled",),
+        "Post one sticky pull-request comment per spec and workflow (lint findings, plan, cost, "
+        "preview endpoint), edited in place on each push; needs pull-requests: write.",
+        _COMMENTED,
+        switch=True,
+        default=False,
+        cli=False,
+    ),
+    Option(
+        "github-token",
+        ("comment:token",),
+        "Token the PR comment is posted with (masked).",
+        _COMMENTED,
+        secret=True,
+        cli=False,
+        env="GITHUB_TOKEN",
+        action_default="${{ github.token }}",
+    ),
+    Option(
+        "preview-name",
+        ("preview:policy.name_template",),
+        "Name of a pull request's preview deployment: a template with {number} (the pull "
+        "request) and optionally {name} (the spec's name).",
+        _PREVIEWS,
+        parse=name_template,
+        default="{name}-pr-{number}",
+        metavar="TEMPLATE",
+    ),
+    Option(
+        "preview-max-replicas",
+        ("preview:policy.max_replicas",),
+        "A preview runs at most this many replicas (1..10); autoscaling is always off.",
+        ("preview",),
+        parse=whole_number(1, 10),
+        default=1,
+        action_default="1",
+        metavar="N",
+    ),
+    Option(
+        "preview-machine-types",
+        ("preview:policy.machine_types",),
+        "Machine types a preview may use (newline or comma separated); a spec outside the list "
+        "is refused with the list, unless preview-machine-type is set. Empty: any.",
+        ("preview",),
+        parse=machine_type,
+        multiple=True,
+        default=(),
+        metavar="TYPE,...",
+    ),
+    Option(
+        "preview-machine-type",
+        ("preview:policy.machine_type",),
+        "Machine type a preview is downgraded to when the spec's is not in "
+        "preview-machine-types (it must be in that list).",
+        ("preview",),
+        parse=machine_type,
+        metavar="TYPE",
+    ),
+    Option(
+        "preview-ttl",
+        ("preview:policy.ttl",),
+        "How long a preview lives after its last deploy before the sweep deletes it: 3d, 72h, "
+        "90m, 1w.",
+        ("preview", "sweep"),
+        parse=ttl,
+        default=3 * 86400.0,
+        action_default="3d",
+        metavar="DURATION",
+    ),
+    Option(
+        "pr",
+        ("preview:number",),
+        "Pull/merge request number (default: from the CI run).",
+        ("preview", "cleanup"),
+        parse=whole_number(1, 10**9),
+        action=False,
+        metavar="NUMBER",
+    ),
 )
-
 BY_NAME = {o.name: o for o in OPTIONS}
 # Flags with no action input, and why: they shape a terminal run, not a workflow step.
 CLI_ONLY = {

@@ -5,7 +5,7 @@ reduced to a safe alphabet), which is how the next run finds it again. It holds 
 (errors first), the plan's changes (already redacted by `specdiff.PlanResult.as_dict`), the cost
 estimate and, for previews, the endpoint and its expiry.
 
-Every value that came from a spec, a server or the run goes through report/summary.py's `cell()`
+Every value that came from a spec, a server or the run goes through report/markdown.py's `cell()`
 / `code()` (HTML-escaped, Markdown made inert, no autolinks) after `@` and `#` get a word joiner,
 so spec text cannot ping people or reference issues either. A 403 (a fork pull request's
 read-only token, or a job without `pull-requests: write`) is a notice, not a failure; any other
@@ -19,12 +19,16 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.spec.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from paperspace_deploy.io import Io
+    from paperspace_deploy.job import JobResult
 
 COMMENT_SECONDS = 60.0  # the comment is a courtesy: it never holds up the run for long
 MAX_BODY = 60000  # characters; GitHub refuses more than 65,536
@@ -60,7 +64,7 @@ _SECRETS: ContextVar[tuple[str, ...]] = ContextVar("pr_comment_secrets", default
 def _text(value: Any, limit: int = CELL, *, inline_code: bool = False) -> str:
     """Untrusted text, escaped for a comment: `@name` and `#123` no longer link or notify
     (inside <code> GitHub links neither, so image digests keep copying cleanly there)."""
-    from paperspace_deploy.report.summary import cell
+    from paperspace_deploy.report.markdown import cell
 
     raw = "" if value is None else str(value)
     for secret in _SECRETS.get():
@@ -337,3 +341,71 @@ def publish(
         outcome.api_calls = client.stats.calls
         client.close()
     return outcome
+
+
+# ------------------------------------------------------------------------------- after the job
+@dataclass
+class CommentRequest:
+    """The `comment` and `github-token` inputs (the token falls back to GITHUB_TOKEN)."""
+
+    enabled: bool = False
+    token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> CommentRequest:
+        return cls(bool(values.get("comment")), values.get("github-token") or None)
+
+
+def contents(
+    result: JobResult,
+    environ: Mapping[str, str],
+    *,
+    spec_shown: str | None = None,
+    failure: str | None = None,
+    policy: Any = None,
+) -> list[CommentContent]:
+    """One comment per spec the job read: its findings (errors first), the plan when it is of
+    that spec, its cost estimate and, for previews, the endpoint and expiry (or that it is
+    gone). `spec_shown` names the spec when lint did not run (cleanup)."""
+    from paperspace_deploy import ci_context
+
+    specs = list(result.lint.result.files) if result.lint is not None else []
+    if not specs and spec_shown:
+        specs = [spec_shown]
+    findings = list(result.lint.result.findings) if result.lint is not None else []
+    ctx = ci_context.detect(environ)
+    workflow = environ.get("GITHUB_WORKFLOW") or "paperspace-deploy"
+    plan_of = result.plan.name if result.plan is not None else None
+    out = []
+    for shown in specs:
+        preview = None
+        if result.preview is not None and policy is not None:
+            preview = result.preview.info(policy)
+        elif result.cleanup is not None:
+            preview = PreviewInfo(result.cleanup.name, None, None, "deleted")
+        single = len(specs) == 1  # the plan, preview and failure are of the one spec deployed
+        out.append(CommentContent(
+            spec=shown, workflow=workflow,
+            findings=[f for f in findings if f.path == shown],
+            plan=result.plan if single and plan_of else None,
+            cost=result.costs.get(shown),
+            preview=preview if single else None,
+            notes=list(result.preview_notes) if single else [],
+            failure=failure,
+            commit=ctx.head_sha or ctx.sha, run_url=run_url(environ),
+        ))  # fmt: skip
+    return out
+
+
+def post_comments(
+    items: Sequence[CommentContent], request: CommentRequest, io: Io, **kw: Any
+) -> list[CommentOutcome]:
+    """Post or edit each comment. Every secret the run knows is scrubbed from the content's
+    data before anything is escaped (an escaped secret would no longer match a scrub)."""
+    if request.token:
+        io.secrets.add(request.token)
+    outcomes = []
+    for item in items:
+        clean = io.secrets.scrub_data(item)
+        outcomes.append(publish(clean, environ=io.environ, token=request.token, **kw))
+    return outcomes

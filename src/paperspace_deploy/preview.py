@@ -17,7 +17,8 @@ and its latest spec's `externalApplied` / `dtHealthy`. Each deploy submits a new
 counts from the last push. A preview without any readable timestamp is kept and reported.
 
 Never for a pull request from a fork (its code must not reach a deployment with our key), and a
-preview is never deployed from `pull_request_target` or `workflow_run`, which run with secrets.
+preview is never deployed from a privileged event (`ci_context.PRIVILEGED_EVENTS`: they run with
+secrets).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from paperspace_deploy import options
 from paperspace_deploy.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -42,12 +44,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TEMPLATE = "{name}-pr-{number}"
 DEFAULT_TTL = 3 * 86400.0
-MIN_TTL, MAX_TTL = 60.0, 365 * 86400.0
+MIN_TTL, MAX_TTL = options.MIN_TTL, options.MAX_TTL
 MAX_PREVIEW_REPLICAS = 10
-PRIVILEGED_EVENTS = ("pull_request_target", "workflow_run")
 _MACHINE = re.compile(r"[A-Za-z0-9+()._-]{1,64}")
-_TTL = re.compile(r"(?P<n>\d{1,6})\s*(?P<unit>[smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class PreviewRefused(InputError):
@@ -56,17 +55,11 @@ class PreviewRefused(InputError):
 
 # ------------------------------------------------------------------------------------- policy
 def parse_ttl(text: str, what: str = "preview-ttl") -> float:
-    """'3d', '72h', '90m', '1w', '3600s' -> seconds (1 minute .. 1 year)."""
-    m = _TTL.fullmatch((text or "").strip().lower())
-    if not m:
-        raise InputError(
-            f"{what} must be a number with a unit (s, m, h, d, w), got {str(text)[:20]!r}",
-            hint="for example 3d (the default), 72h or 90m",
-        )
-    seconds = float(int(m["n"]) * _UNITS[m["unit"]])
-    if not MIN_TTL <= seconds <= MAX_TTL:
-        raise InputError(f"{what} must be between 1 minute and 365 days, got {text.strip()!r}")
-    return seconds
+    """'3d', '72h', '90m', '1w', '3600s' -> seconds (1 minute .. 1 year): options.ttl."""
+    try:
+        return options.ttl(text)
+    except options.OptionError as exc:
+        raise InputError(f"{what} {exc}", hint="for example 3d (the default), 72h or 90m") from None
 
 
 def ttl_text(seconds: float) -> str:
@@ -139,17 +132,11 @@ def policy_from_inputs(
 
 def check_template(template: str) -> str:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError:  # a lone brace
-        fields = ["?"]
-    bad = [f for f in fields if f not in ("name", "number")]
-    if bad or "number" not in fields:
+        return options.name_template(template)
+    except options.OptionError as exc:
         raise InputError(
-            f"preview-name template {template[:100]!r} must contain {{number}} and may contain "
-            "{name}; no other placeholders",
-            hint=f"the default is {DEFAULT_TEMPLATE}",
-        )
-    return template
+            f"preview-name template {exc}", hint=f"the default is {DEFAULT_TEMPLATE}"
+        ) from None
 
 
 def _name_rule() -> tuple[re.Pattern[str], int]:
@@ -238,7 +225,7 @@ def check_allowed(environ: Mapping[str, str], mode: str) -> None:
             hint="a fork's code must not be deployed with the repository's key",
         )
     event = environ.get("GITHUB_EVENT_NAME", "")
-    if mode == "preview" and event in PRIVILEGED_EVENTS:
+    if mode == "preview" and event in ci_context.PRIVILEGED_EVENTS:
         raise PreviewRefused(
             f"mode 'preview' deploys the pull request's code; it refuses to run on {event}",
             hint="trigger previews on pull_request (opened, synchronize, reopened)",
@@ -281,6 +268,50 @@ class PreviewResult:
         return PreviewInfo(self.name, self.endpoint, self.expires_at, state, ttl_text(policy.ttl))
 
 
+@dataclass
+class PreviewRequest:
+    """What `preview`, `cleanup` and `sweep` need, built the same way by both faces: the
+    ordinary `DeployRequest` (spec, project, key, URL, deadline, wait), the owner's caps and the
+    pull request's number (None for sweep, which has none)."""
+
+    deploy: DeployRequest
+    policy: PreviewPolicy
+    number: int | None = None
+
+    @classmethod
+    def from_values(
+        cls, values: Mapping[str, Any], deploy: DeployRequest, mode: str, environ: Mapping[str, str]
+    ) -> PreviewRequest:
+        policy = PreviewPolicy(
+            name_template=values.get("preview-name") or DEFAULT_TEMPLATE,
+            max_replicas=values.get("preview-max-replicas") or 1,
+            machine_types=tuple(dict.fromkeys(values.get("preview-machine-types") or ())),
+            machine_type=values.get("preview-machine-type") or None,
+            ttl=values.get("preview-ttl") or DEFAULT_TTL,
+        )
+        number = values.get("pr")
+        if mode != "sweep" and number is None:
+            number = pr_number(environ, mode)
+        return cls(deploy, policy, number)
+
+
+def capped(
+    req: DeployRequest, number: int, policy: PreviewPolicy
+) -> tuple[DeployRequest, list[str]]:
+    """The request for the preview: the linted spec renamed `<name>-pr-<number>` and capped
+    (PreviewRefused outside the allow-list); the rest of the request unchanged."""
+    from paperspace_deploy import deploy
+
+    loaded = req.spec or deploy.load_spec(req.spec_path, req.image, req.display)
+    assert loaded.data is not None  # load_spec refuses a spec that did not parse
+    data, notes = preview_spec(loaded.data, number, policy)
+    return dataclasses.replace(req, spec=dataclasses.replace(loaded, data=data)), notes
+
+
+def expiry(policy: PreviewPolicy, started: datetime) -> datetime:
+    return started + timedelta(seconds=policy.ttl)
+
+
 def deploy_preview(
     req: DeployRequest,
     number: int,
@@ -291,18 +322,17 @@ def deploy_preview(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> PreviewResult:
     """Lint, apply the caps, deploy `<name>-pr-<number>` through the deploy stage (the same
-    `run_deploy` as every deploy) and return it with its expiry."""
+    `run_deploy` as every deploy) and return it with its expiry. (The job runs the same steps
+    with a plan in between: job.py.)"""
     from paperspace_deploy import deploy
 
     check_allowed(io.environ, "preview")
-    loaded = req.spec or deploy.load_spec(req.spec_path, req.image, req.display)
-    assert loaded.data is not None  # load_spec refuses a spec that did not parse
-    data, notes = preview_spec(loaded.data, number, policy)
+    ours, notes = capped(req, number, policy)
     started = now()
-    ours = dataclasses.replace(req, spec=dataclasses.replace(loaded, data=data))
     result = deploy.run_deploy(ours, io, log=log)
-    expires = started + timedelta(seconds=policy.ttl)
-    return PreviewResult(data["name"], number, expires, notes, data, result)
+    assert ours.spec is not None and ours.spec.data is not None
+    data = ours.spec.data
+    return PreviewResult(data["name"], number, expiry(policy, started), notes, data, result)
 
 
 # ------------------------------------------------------------------------- cleanup and sweep

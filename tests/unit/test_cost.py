@@ -218,3 +218,11 @@ def test_money_formatting() -> None:
     assert cost.money(Decimal("-54.8"), monthly=True, signed=True) == "-$54.80"
     assert cost.money(Decimal("0.0045"), monthly=False) == "$0.0045"
     assert cost.money(Decimal("0"), monthly=True, signed=True) == "$0"
+
+
+def test_the_example_prices_file_loads() -> None:
+    """examples/.github/paperspace-prices.json (pr-plan.yml's prices-file) is a valid override."""
+    example = REPO / "examples/.github/paperspace-prices.json"
+    table = cost.load_prices(example)
+    assert table.get("A4000").hourly == Decimal("0.65") and table.get("H100").note
+    assert table.get("A6000") == cost.shipped_prices().get("A6000")  # the rest: list prices

@@ -93,7 +93,7 @@ def test_every_cli_flag_is_in_the_table_or_named_cli_only():
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     table_flags = {f for o in options.OPTIONS for f in o.cli_flags}
-    for command in ("lint", "build", "plan", "deploy"):
+    for command in ("lint", "build", "plan", "deploy", "preview", "cleanup", "sweep"):
         for action in sub.choices[command]._actions:
             flags = [f for f in action.option_strings if f.startswith("--") and f != "--help"]
             negated = {f"--no-{f[2:]}" for f in table_flags}
@@ -109,12 +109,17 @@ def test_request_objects_read_every_option_they_are_given():
     from paperspace_deploy.deploy.result import WaitOptions
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.lint import LintRequest
+    from paperspace_deploy.pr_comment import CommentRequest
+    from paperspace_deploy.preview import PreviewPolicy, PreviewRequest
 
     known = {
         "lint": {f.name for f in fields(LintRequest)},
         "build": {f.name for f in fields(BuildOptions)},
         "deploy": {f.name for f in fields(DeployRequest)}
         | {f"wait.{f.name}" for f in fields(WaitOptions)},
+        "preview": {f.name for f in fields(PreviewRequest)}
+        | {f"policy.{f.name}" for f in fields(PreviewPolicy)},
+        "comment": {f.name for f in fields(CommentRequest)},
     }
     for o in options.OPTIONS:
         for target in o.fills:

@@ -195,3 +195,21 @@ def test_the_cli_and_the_action_render_the_same_table(tmp_path: Path):
     cli = cli_summary(LintResult(["a.yaml", "b.yaml", "c.yaml"], findings), ENV, tmp_path)
     table = "\n".join(findings_markdown(findings, ctx))
     assert table in action and table in cli
+
+
+def test_summary_cost_sections() -> None:
+    """One section per spec, named when there are several; spec text in it is escaped."""
+    from paperspace_deploy import cost
+
+    prices = cost.load_prices()
+    one = cost.estimate({"resources": {"machineType": "A4000", "replicas": 2}}, None, prices,
+                        compared=False)  # fmt: skip
+    odd = cost.estimate({"resources": {"machineType": "<b>x</b>"}}, None, prices, compared=False)
+    single = render(Summary(mode="lint", costs={"app.yaml": one}))
+    assert "### Cost estimate\n" in single and "| This spec (<code>A4000</code>) | 2 | $1.52 |" in (
+        single
+    )
+    both = render(Summary(mode="lint", costs={"app.yaml": one, "w_[x].yaml": odd}))
+    assert "### Cost estimate · <code>app.yaml</code>" in both
+    assert "### Cost estimate · <code>w&#95;&#91;x&#93;.yaml</code>" in both
+    assert "<b>" not in both and "No price known for <code>&lt;b&gt;x&lt;/b&gt;</code>" in both

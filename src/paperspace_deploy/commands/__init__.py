@@ -84,16 +84,34 @@ def run_stages(mode: str, args: argparse.Namespace, io: Io) -> JobResult:
     from paperspace_deploy.image.options import BuildOptions
     from paperspace_deploy.job import JobResult, make_job, run_job
     from paperspace_deploy.lint import LintRequest
+    from paperspace_deploy.preview import PreviewRequest
 
     values = options.complete(options.from_namespace(args, mode), mode, io.environ)
     deadline = Deadline(values["timeout"])
     reporter = CliReporter(io)
+
+    def deploy() -> DeployRequest:
+        return DeployRequest.from_args(args, io, mode, deadline=deadline)
+
     job = make_job(
         mode, io.environ, reporter,
         has_spec=bool(values.get("spec")),
         building=bool(getattr(args, "build", False) or values.get("context")),
         lint=lambda: LintRequest.from_args(args, io, stage=mode),
         build=lambda: BuildOptions.from_args(args, io, mode, deadline=deadline),
-        deploy=lambda: DeployRequest.from_args(args, io, mode, deadline=deadline),
+        deploy=deploy,
+        preview=lambda: PreviewRequest.from_values(values, deploy(), mode, io.environ),
     )  # fmt: skip
     return run_job(job, io, reporter, JobResult(mode))
+
+
+def cost_json(result: JobResult) -> dict[str, Any] | None:
+    """The planned spec's cost estimate for a JSON result (None when no spec was estimated)."""
+    estimate = next(iter(result.costs.values()), None)
+    return estimate.as_dict() if estimate is not None else None
+
+
+def cost_lines(result: JobResult) -> list[str]:
+    from paperspace_deploy.cost import render_text
+
+    return [line for est in result.costs.values() for line in render_text(est)]

@@ -27,15 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy.commands import run_stages
+    from paperspace_deploy.commands import cost_json, cost_lines, run_stages
 
     result = run_stages("deploy", args, io)
     deployed = result.deploy
     assert deployed is not None
     if args.format == "json":
-        io.out(json.dumps(deployed.as_dict(), indent=2))
+        io.out(json.dumps({**deployed.as_dict(), "cost": cost_json(result)}, indent=2))
     else:
         io.out(render_result(deployed))
+        for line in cost_lines(result):
+            io.out(line)
     return 0
 
 

@@ -44,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the report to FILE inside the workspace (e.g. for SARIF upload)",
     )
-    options.add_options(parser, "lint", skip=("spec",))
+    # prices-file: the cost estimate is the action's lint summary and plan/deploy's output; the
+    # lint command's reports (text, JSON, SARIF, ...) hold findings only
+    options.add_options(parser, "lint", skip=("spec", "prices-file"))
 
 
 def run(args: argparse.Namespace, io: Io) -> int:

@@ -15,12 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, io: Io) -> int:
-    from paperspace_deploy.commands import run_stages
+    from paperspace_deploy.commands import cost_json, cost_lines, run_stages
 
-    result = run_stages("plan", args, io).plan
+    job = run_stages("plan", args, io)
+    result = job.plan
     assert result is not None
     if args.format == "json":
-        io.out(json.dumps(result.as_dict(), indent=2, default=str))
+        io.out(json.dumps({**result.as_dict(), "cost": cost_json(job)}, indent=2, default=str))
     elif not result.exists:
         io.out(f"{result.name}: would CREATE a new deployment in project {result.project_id}")
         for change in result.changes:
@@ -32,4 +33,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
                f"({len(result.changes)} change(s) vs live spec {result.live_spec_id})")  # fmt: skip
         for change in result.changes:
             io.out("  " + change.render())
+    if args.format != "json":
+        for line in cost_lines(job):
+            io.out(line)
     return 0

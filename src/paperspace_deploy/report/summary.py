@@ -12,32 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, annotated, md_escape
+from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, annotated
+from paperspace_deploy.report.markdown import cell, code
 from paperspace_deploy.report.result import ReportContext
 from paperspace_deploy.spec.findings import Finding, Severity
 
 MAX_FINDING_ROWS = 1000  # ~200 bytes a row: the table alone stays far below 1 MiB
-MAX_CELL = 300
 _SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?#-]*)?$")
-
-
-# Markdown that untrusted text could use to forge links, emphasis or code spans; entities keep
-# the characters visible without their meaning (they decode inside <code> too, unlike backticks).
-_INERT = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "*": "&#42;", "_": "&#95;",
-                        "~": "&#126;", "!": "&#33;"})  # fmt: skip
-
-
-def cell(value: object, limit: int = MAX_CELL) -> str:
-    """Untrusted text for a table cell: escaped, inert Markdown, no autolinks, cut to `limit`."""
-    text = "" if value is None else str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return md_escape(text).translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
-
-
-def code(value: object, limit: int = MAX_CELL) -> str:
-    return f"<code>{cell(value, limit)}</code>"
 
 
 @dataclass
@@ -53,6 +36,7 @@ class Summary:
     digest: str | None = None
     tags: list[str] = field(default_factory=list)
     deployment: dict[str, str] = field(default_factory=dict)  # id, spec-id, state, endpoint...
+    costs: dict[str, Any] = field(default_factory=dict)  # spec path -> cost.CostEstimate
     report_context: ReportContext | None = None  # links from locations to lines
 
 
@@ -144,6 +128,12 @@ def render(s: Summary) -> str:
                 f"| {code(p)} | {cell(old)} | {cell(new)} |" for p, old, new in s.plan_changes
             ]
             lines.append("")
+    if s.costs:
+        from paperspace_deploy.cost import render_markdown
+
+        several = len(s.costs) > 1
+        for path, estimate in s.costs.items():
+            lines += [render_markdown(estimate, "###", subject=path if several else None)]
     if s.image or s.digest:
         lines += ["### Image", "", "| | |", "|---|---|"]
         if s.image:
