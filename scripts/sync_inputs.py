@@ -1,7 +1,8 @@
-"""Write action.yml's `inputs:` and docs/action.md's input table from the option table.
+"""Write action.yml's `inputs:` and the input tables of docs/action.md and README.md from the
+option table, and README.md's output table from action.yml's `outputs:`.
 
-    python scripts/sync_inputs.py          # rewrite both
-    python scripts/sync_inputs.py --check  # exit 1 when either is out of date (tests run this)
+    python scripts/sync_inputs.py          # rewrite them
+    python scripts/sync_inputs.py --check  # exit 1 when any is out of date (tests run this)
 
 The option table (`src/paperspace_deploy/options.py`) is the single source: a new option is
 added there, then this script updates the action's metadata and the docs.
@@ -26,6 +27,7 @@ MODE_HELP = (
     "the pull request's preview) or sweep (delete previews past preview-ttl)."
 )
 DOC_BEGIN, DOC_END = "<!-- inputs:begin -->", "<!-- inputs:end -->"
+OUT_BEGIN, OUT_END = "<!-- outputs:begin -->", "<!-- outputs:end -->"
 
 
 def _yaml_inputs() -> str:
@@ -60,17 +62,37 @@ def _doc_table() -> str:
     return "\n".join(rows)
 
 
+def _outputs_table(action_yml: str) -> str:
+    import yaml
+
+    outputs = yaml.safe_load(action_yml).get("outputs") or {}
+    rows = ["| Output | Value |", "|---|---|"]
+    rows += [f"| `{name}` | {o.get('description', '')} |" for name, o in outputs.items()]
+    return "\n".join(rows)
+
+
+def _between(text: str, begin: str, end: str, body: str) -> str:
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    return pattern.sub(lambda _m: f"{begin}\n{body}\n{end}", text)
+
+
+def render_readme(text: str) -> str:
+    action_yml = (ROOT / "action.yml").read_text(encoding="utf-8")
+    text = _between(text, DOC_BEGIN, DOC_END, _doc_table())
+    return _between(text, OUT_BEGIN, OUT_END, _outputs_table(action_yml))
+
+
 def render_action_yml(text: str) -> str:
     return re.sub(r"(?ms)^inputs:\n.*?(?=^outputs:)", _yaml_inputs() + "\n", text)
 
 
 def render_doc(text: str) -> str:
-    pattern = re.compile(re.escape(DOC_BEGIN) + ".*?" + re.escape(DOC_END), re.S)
-    return pattern.sub(lambda _m: f"{DOC_BEGIN}\n{_doc_table()}\n{DOC_END}", text)
+    return _between(text, DOC_BEGIN, DOC_END, _doc_table())
 
 
 def main() -> int:
-    targets = {ROOT / "action.yml": render_action_yml, ROOT / "docs" / "action.md": render_doc}
+    targets = {ROOT / "action.yml": render_action_yml, ROOT / "docs" / "action.md": render_doc,
+               ROOT / "README.md": render_readme}  # fmt: skip  (action.yml first: README reads it)
     stale = []
     for path, render in targets.items():
         old = path.read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ from paperspace_deploy.io import Io
 COMMANDS = {
     "lint": "Validate deployment specs (no secrets, no network)",
     "schema": "Print the deployment-spec JSON Schema",
-    "build": "Build, tag and push the image through the Docker Engine",
+    "build": "Build (BuildKit via docker buildx, else the Engine API), tag and push the image",
     "plan": "Show what a deploy would change, without changing anything",
     "deploy": "Lint, check the registry connection, upsert and wait for the rollout",
     "preview": "Deploy a pull request's preview (<name>-pr-<number>) with the preview caps",
