@@ -56,10 +56,10 @@ done
 # A closed stdout or stderr must not stop the demo half-way: closed -> /dev/null. When stdout is
 # not a terminal it goes through a relay that drops what its reader no longer takes (`| head`),
 # so neither this script nor the CLI ever writes into a broken pipe.
-{ : >&2; } 2>/dev/null || exec 2>/dev/null
+( exec 3>&2 ) 2>/dev/null || exec 2>/dev/null # (a dup fails on a closed fd)
 trap '' PIPE
 relay_pid=
-if ! { : >&1; } 2>/dev/null; then
+if ! ( exec 3>&1 ) 2>/dev/null; then
   exec >/dev/null
 elif [ ! -t 1 ]; then
   exec > >(while IFS= read -r line || [ -n "$line" ]; do
@@ -67,6 +67,11 @@ elif [ ! -t 1 ]; then
   done)
   relay_pid=$!
 fi
+# Every exit closes stdout and waits for the relay to pass on what is left (and to end).
+end_output() {
+  if [ -n "$relay_pid" ]; then exec >&-; wait "$relay_pid" 2>/dev/null || true; relay_pid=; fi
+}
+trap 'rc=$?; end_output; exit "$rc"' EXIT
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" || true; }
 note() { printf 'demo: %s\n' "$*" >&2 || true; }
@@ -101,7 +106,7 @@ cleanup() {
   fi
   if [ "$started_services" = 1 ]; then bash "$repo/.ci/services.sh" stop "$state/services" || true; fi
   rm -rf "$state"
-  if [ -n "$relay_pid" ]; then exec >&-; wait "$relay_pid" 2>/dev/null || true; fi
+  end_output
   exit "$rc"
 }
 trap cleanup EXIT
@@ -167,7 +172,9 @@ if [ "$mode" = full ] && [ ${#given[@]} -eq 0 ]; then
       # shellcheck disable=SC1091
       . "$state/services/env"
     else
-      mode=plain reason="the private dockerd or registry did not start: $(tail -n 3 "$state"/services/*.log 2>/dev/null | tr '\n' ' ')"
+      note "the private dockerd or registry did not start; the end of their logs:"
+      tail -n 3 "$state"/services/*.log >&2 2>/dev/null || true
+      mode=plain reason="the private dockerd or registry did not start (see above)"
     fi
   fi
 fi
