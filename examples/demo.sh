@@ -145,11 +145,15 @@ fi
 py=${PYTHON:-.venv/bin/python}
 if ! { [ -x "$py" ] && "$py" -c 'import paperspace_deploy' 2>/dev/null; }; then
   [ -z "${PYTHON:-}" ] || bad_env "PYTHON=$PYTHON cannot import paperspace_deploy (pip install -e $repo)"
-  command -v python3 >/dev/null || die "needs python3 with venv: apt-get install python3-venv (or run as root)"
+  command -v python3 >/dev/null || die "needs python3: apt-get install python3-venv (the demo does that
+  itself when run as root)"
   say "Creating .venv and installing paperspace-deploy"
   if [ ! -x .venv/bin/python ]; then
-    fg python3 -m venv .venv || die "python3 -m venv failed: apt-get install python3-venv (or run as root),
-  or set PYTHON to a Python with paperspace-deploy installed"
+    [ -w . ] || die "cannot create $repo/.venv: the checkout is not writable by $(id -un); run as its
+  owner, or set PYTHON to a Python with paperspace-deploy installed"
+    python3 -c 'import ensurepip' 2>/dev/null || die "python3 cannot create a venv: apt-get install
+  python3-venv (the demo does that itself when run as root)"
+    fg python3 -m venv .venv || die "python3 -m venv failed (see above)"
   fi
   fg .venv/bin/python -m pip install -q -e . || die "pip install -e . failed (see above)"
   py=.venv/bin/python
