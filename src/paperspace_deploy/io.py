@@ -12,6 +12,7 @@ commands go through `commands_stdout`/`commands_stderr` (scrubbed, not inert), a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -22,6 +23,13 @@ from typing import TextIO, cast
 
 from paperspace_deploy.redact import Secrets, run_secrets
 from paperspace_deploy.safetext import inert
+
+# What writing to a stream whose reader is gone raises: EPIPE, or a closed file.
+_GONE = (BrokenPipeError, ValueError)
+
+
+def _devnull() -> TextIO:
+    return open(os.devnull, "w", encoding="utf-8")  # lives as long as the run
 
 
 class _Scrubbed(io.TextIOBase):
@@ -46,13 +54,31 @@ class _Scrubbed(io.TextIOBase):
         text = self.secrets.scrub(text)
         if self.inert_lines:
             text = "".join(inert(line) for line in text.splitlines(keepends=True))
-        self.raw.write(text)
+        try:
+            self.raw.write(text)
+        except _GONE:
+            self._reader_gone()
 
     def flush(self) -> None:
         if self._partial:
             self._emit(self._partial)
             self._partial = ""
-        self.raw.flush()
+        try:
+            self.raw.flush()
+        except _GONE:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """The reader went away (`| head`) or the stream was closed: drop what follows and let
+        the run finish -- a deploy stopped half-way because nobody reads its log helps no one.
+        The file descriptor is pointed at /dev/null too, so the interpreter's own flush at exit
+        (of what the stream still buffers) is silent."""
+        with contextlib.suppress(OSError, ValueError):
+            fd = self.raw.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        self.raw = _devnull()
 
     def isatty(self) -> bool:
         return self.raw.isatty()
@@ -67,6 +93,9 @@ class Io:
     secrets: Secrets = field(default_factory=run_secrets)
 
     def __post_init__(self) -> None:
+        # Python sets sys.stdout/stderr to None when the process started with that fd closed
+        self.stdout = self.stdout if self.stdout is not None else _devnull()
+        self.stderr = self.stderr if self.stderr is not None else _devnull()
         runner = self.environ.get("GITHUB_ACTIONS") == "true"
         self.raw_stdout, self.raw_stderr = self.stdout, self.stderr
         self.commands_stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, False))
