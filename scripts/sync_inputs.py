@@ -91,8 +91,12 @@ def render_doc(text: str) -> str:
 
 
 def main() -> int:
-    targets = {ROOT / "action.yml": render_action_yml, ROOT / "docs" / "action.md": render_doc,
-               ROOT / "README.md": render_readme}  # fmt: skip  (action.yml first: README reads it)
+    # action.yml first: the README's output table is read from it
+    targets = {
+        ROOT / "action.yml": render_action_yml,
+        ROOT / "docs" / "action.md": render_doc,
+        ROOT / "README.md": render_readme,
+    }
     stale = []
     for path, render in targets.items():
         old = path.read_text(encoding="utf-8")
