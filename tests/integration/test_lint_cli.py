@@ -37,8 +37,8 @@ def test_exit_codes():
     assert proc.returncode == 1
     shown = os.path.relpath(BAD)  # inside the workspace (here the cwd): relative to it
     assert (
-        f"{shown}:8:1: error: unknown key 'healthcheck' in $ (did you mean 'healthChecks'?)"
-        in proc.stdout
+        f"{shown}:8:1: error: unknown key 'healthcheck' at the top level "
+        "(did you mean 'healthChecks'?)" in proc.stdout
     )
     proc = lint(str(GOOD), "missing.yaml")
     assert proc.returncode == 2

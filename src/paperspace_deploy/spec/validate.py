@@ -361,7 +361,7 @@ def _unknown(key: str, allowed: list[str], where: str) -> str:
     if guess is None and len(key) <= SUGGEST_MAX_LEN:
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         guess = close[0] if close else None
-    text = f"unknown key {preview(key)} in {where}"
+    text = f"unknown key {preview(key)} " + ("at the top level" if where == "$" else f"in {where}")
     if guess:
         text += f" (did you mean {guess!r}?)"
     return text + "; Paperspace would drop it silently"
