@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paperspace_deploy.errors import Unavailable
-from paperspace_deploy.image.console import one_line
 from paperspace_deploy.image.reference import api_host, registry_of, repository_path
+from paperspace_deploy.safetext import one_line
 
 ACCEPT = ", ".join(
     [

@@ -25,7 +25,7 @@ from typing import Any
 from paperspace_deploy import ci_context as ci
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest, run_build
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.context import (
     SensitiveFile,
     describe_sensitive,
@@ -50,6 +50,7 @@ from paperspace_deploy.image.push import Credentials, login, push_tag, with_retr
 from paperspace_deploy.image.reference import registry_of
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
+from paperspace_deploy.safetext import one_line
 
 _NETWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
