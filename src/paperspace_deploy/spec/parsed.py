@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperspace_deploy.credentials import hide_url_credentials
 from paperspace_deploy.spec.findings import Finding, Severity, escape_unprintable
 
 MAX_BYTES = 1024 * 1024
@@ -86,9 +87,10 @@ class Parsed:
 
 def preview(value: object, limit: int = VALUE_PREVIEW) -> str:
     """A short, single-line rendering of an untrusted value for messages: truncated, with
-    control, invisible and bidi-override characters escaped (printable text is kept as is)."""
+    control, invisible and bidi-override characters escaped (printable text is kept as is),
+    credentials inside URLs hidden (before the cut, so none is left half shown)."""
     if isinstance(value, str):
-        text = value[: limit + 1]
+        text = hide_url_credentials(value[: limit + 2048])[: limit + 1]
     elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         text = f"(a {value.bit_length()}-bit number)"  # str() of a huge int is slow or refused
     else:
