@@ -135,13 +135,24 @@ class Outcome:
 
 
 def run_guarded(fn: Callable[[], int]) -> Outcome:
-    """The one error handler: expected errors -> their exit code, Ctrl-C/SIGTERM -> 130, a bug
-    -> 70 with the traceback saved to a file. Never a traceback in the log."""
+    """The one error handler: expected errors -> their exit code, Ctrl-C/SIGTERM -> 130, a
+    reader that left -> 0, quietly; a bug -> 70 with the traceback saved to a file. Never a
+    traceback in the log."""
     try:
         return Outcome(int(fn()))
     except DeployError as exc:
         return Outcome(int(exc.exit_code), exc, exc.render())
     except KeyboardInterrupt:
         return Outcome(int(ExitCode.INTERRUPTED), None, "interrupted")
+    except BrokenPipeError:
+        # a reader that left (`| head -1`) on a stream Io does not wrap: nothing to report to
+        # it, and not a bug; the streams Io wraps already finish with the command's own code
+        import sys
+
+        from paperspace_deploy.io import silence
+
+        for stream in (sys.stdout, sys.stderr):
+            silence(stream)
+        return Outcome(int(ExitCode.OK))
     except Exception as exc:  # a bug: keep the details out of the CI log but findable
         return Outcome(int(ExitCode.INTERNAL), None, report_internal_error(exc))

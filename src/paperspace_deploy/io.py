@@ -8,6 +8,10 @@ output -- has every known secret variant replaced first. On a GitHub runner
 build or a server can never become a workflow command, whatever the format. Our own workflow
 commands go through `commands_stdout`/`commands_stderr` (scrubbed, not inert), and only
 `::add-mask::` uses `raw_stdout`/`raw_stderr`, since it must carry the value.
+
+A reader that goes away (`paperspace-deploy lint | head -1`) is not an error of the run: the
+first BrokenPipeError silences that stream (its descriptor now points at /dev/null, so the
+interpreter's last flush cannot fail either) and the command finishes with its usual exit code.
 """
 
 from __future__ import annotations
@@ -24,6 +28,20 @@ from paperspace_deploy.redact import Secrets, run_secrets
 from paperspace_deploy.safetext import inert
 
 
+def silence(stream: TextIO) -> None:
+    """Point a stream whose reader left at /dev/null: what is still buffered, and the
+    interpreter's flush at exit, go nowhere instead of raising BrokenPipeError again."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: nothing to redirect
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
 class _Scrubbed(io.TextIOBase):
     """A text stream that scrubs secrets (and, for a runner, makes lines inert) before passing
     text on. Whole lines are passed: a partial line waits for its end or for flush()."""
@@ -33,6 +51,7 @@ class _Scrubbed(io.TextIOBase):
         self.secrets = secrets
         self.inert_lines = inert_lines
         self._partial = ""
+        self.reader_gone = False
 
     def write(self, text: str) -> int:
         data = self._partial + text
@@ -43,16 +62,30 @@ class _Scrubbed(io.TextIOBase):
         return len(text)
 
     def _emit(self, text: str) -> None:
+        if self.reader_gone:
+            return
         text = self.secrets.scrub(text)
         if self.inert_lines:
             text = "".join(inert(line) for line in text.splitlines(keepends=True))
-        self.raw.write(text)
+        try:
+            self.raw.write(text)
+        except BrokenPipeError:
+            self._reader_left()
 
     def flush(self) -> None:
         if self._partial:
             self._emit(self._partial)
             self._partial = ""
-        self.raw.flush()
+        if self.reader_gone:
+            return
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        self.reader_gone = True
+        silence(self.raw)
 
     def isatty(self) -> bool:
         return self.raw.isatty()
