@@ -24,22 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, cast
 
+from paperspace_deploy.errors import silence
 from paperspace_deploy.redact import Secrets, run_secrets
 from paperspace_deploy.safetext import inert
-
-
-def silence(stream: TextIO) -> None:
-    """Point a stream whose reader left at /dev/null: what is still buffered, and the
-    interpreter's flush at exit, go nowhere instead of raising BrokenPipeError again."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # an in-memory stream: nothing to redirect
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, fd)
-    finally:
-        os.close(null)
 
 
 class _Scrubbed(io.TextIOBase):
@@ -100,6 +87,10 @@ class Io:
     secrets: Secrets = field(default_factory=run_secrets)
 
     def __post_init__(self) -> None:
+        from paperspace_deploy.options import secret_envs
+
+        # the secrets the environment holds are scrubbed before anything can print them
+        self.secrets.add_all(self.environ.get(name) for name in secret_envs())
         runner = self.environ.get("GITHUB_ACTIONS") == "true"
         self.raw_stdout, self.raw_stderr = self.stdout, self.stderr
         self.commands_stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, False))

@@ -179,5 +179,8 @@ def _redact(path: str, value: Any) -> Any:
 
 
 def _show(path: str, value: Any) -> str:
-    text = json.dumps(_redact(path, value), default=str)
+    from paperspace_deploy.redact import run_secrets
+
+    # the run's secrets before the cut (a live value may hold one under a field we do not know)
+    text = run_secrets().scrub(json.dumps(_redact(path, value), default=str))
     return text if len(text) <= 120 else text[:119] + "…"
