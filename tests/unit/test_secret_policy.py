@@ -120,3 +120,15 @@ def test_the_api_config_registers_the_specs_plaintext_credentials(scratch_secret
     for secret in (URL_TOKEN_OURS, HEADER_OURS, "basic-Canary-4411", "hf-Canary-55"):
         assert secret not in out
     assert "port 8080" in out  # a plain env value is not a secret: logs keep their numbers
+
+
+@pytest.mark.parametrize("option", ["build-args", "secrets", "labels"])
+def test_a_malformed_key_value_line_is_never_echoed(option):
+    """A build-args line without '=' is often a pasted token: the error names the input only."""
+    from paperspace_deploy import options
+
+    token = "ghp_" + "Z" * 36  # a pasted token, no KEY= in front
+    env = {f"INPUT_{option.upper()}": f"GOOD=1\n{token}\n"}
+    with pytest.raises(Exception) as caught:
+        options.read_inputs(env, "build")
+    assert option in str(caught.value) and token[:8] not in str(caught.value)
