@@ -132,3 +132,23 @@ def test_a_malformed_key_value_line_is_never_echoed(option):
     with pytest.raises(Exception) as caught:
         options.read_inputs(env, "build")
     assert option in str(caught.value) and token[:8] not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["PAPERSPACE_API_KEY", "REGISTRY_PASSWORD", "GITHUB_TOKEN"])
+def test_io_scrubs_the_secret_environment_variables(scratch_secrets, name):
+    import io
+
+    from paperspace_deploy.io import Io
+
+    value = f"env-secret-{name}-Canary-5521"
+    out = io.StringIO()
+    Io(stdout=out, stderr=out, environ={name: value}).out(f"echoed: {value}")
+    assert value not in out.getvalue() and "echoed: ***" in out.getvalue()
+
+
+def test_a_deploy_request_registers_its_api_key(scratch_secrets, tmp_path):
+    from paperspace_deploy.deploy import DeployRequest
+
+    key = "psk-Canary-" + "7" * 24
+    DeployRequest.for_spec(tmp_path / "paperspace.yaml", project_id="p0000000042", api_key=key)
+    assert key not in scratch_secrets.scrub(f"server said {key}")
