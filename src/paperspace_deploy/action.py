@@ -36,8 +36,9 @@ from paperspace_deploy.errors import (
 )
 from paperspace_deploy.io import Io
 from paperspace_deploy.job import MODES, Job, JobResult
-from paperspace_deploy.report.github import GitHub, neutralize
+from paperspace_deploy.report.github import GitHub
 from paperspace_deploy.report.summary import Summary, render
+from paperspace_deploy.safetext import neutralize, one_line
 from paperspace_deploy.spec.findings import Finding, Severity
 
 TITLE = "paperspace-deploy"
@@ -246,8 +247,8 @@ def summary(result: JobResult, outcome: Outcome, environ: Mapping[str, str]) -> 
 def _short(value: Any) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 200 else text[:199] + "…"
+    # through one_line: the run's secrets go before the cut
+    return one_line(value if isinstance(value, str) else json.dumps(value, default=str), 200)
 
 
 def write_sarif(job: Job | None, result: JobResult, io: Io) -> str | None:

@@ -466,7 +466,7 @@ def _side_line(side: Side) -> str:
 
 def render_text(est: CostEstimate) -> list[str]:
     """Plain lines for the CLI; machine names come from the spec, so each line is neutralised."""
-    from paperspace_deploy.api.errors import untrusted
+    from paperspace_deploy.safetext import one_line
 
     head = f"cost estimate ({HOURS_PER_MONTH} h/month, list prices): {_side_line(est.new)}"
     rest = []
@@ -477,7 +477,7 @@ def render_text(est: CostEstimate) -> list[str]:
         rest.append(f"no price known for {name}: give one in a prices file (--prices FILE)")
     rest += [f"note: {n}" for n in _notes(est)]
     rest.append("prices: " + "; ".join(est.sources))
-    return [untrusted(head, 1000)] + ["  " + untrusted(line, 1000) for line in rest]
+    return [one_line(head, 1000)] + ["  " + one_line(line, 1000) for line in rest]
 
 
 def _notes(est: CostEstimate) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -110,6 +111,9 @@ def report_internal_error(exc: BaseException) -> str:
                 import traceback
 
                 text = "".join(traceback.format_exception(exc))
+                redact = sys.modules.get("paperspace_deploy.redact")  # loaded if any secret is
+                if redact is not None:  # the file outlives the run: no secret in it either
+                    text = redact.run_secrets().scrub(text)
             except Exception:  # formatting is best effort
                 text = f"{name} (the traceback could not be formatted)\n"
             os.write(fd, text.encode("utf-8", "backslashreplace"))
@@ -119,6 +123,22 @@ def report_internal_error(exc: BaseException) -> str:
     except Exception:  # a full or unwritable TMPDIR: say so, nothing else
         pass
     return f"unexpected internal error ({name}); {where}. Please report it."
+
+
+def silence(stream: Any) -> None:
+    """Point a stream whose reader left at /dev/null: what is still buffered, and the
+    interpreter's flush at exit, go nowhere instead of raising BrokenPipeError again."""
+    import os
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: nothing to redirect
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 @dataclass
@@ -135,13 +155,22 @@ class Outcome:
 
 
 def run_guarded(fn: Callable[[], int]) -> Outcome:
-    """The one error handler: expected errors -> their exit code, Ctrl-C/SIGTERM -> 130, a bug
-    -> 70 with the traceback saved to a file. Never a traceback in the log."""
+    """The one error handler: expected errors -> their exit code, Ctrl-C/SIGTERM -> 130, a
+    reader that left -> 0, quietly; a bug -> 70 with the traceback saved to a file. Never a
+    traceback in the log."""
     try:
         return Outcome(int(fn()))
     except DeployError as exc:
         return Outcome(int(exc.exit_code), exc, exc.render())
     except KeyboardInterrupt:
         return Outcome(int(ExitCode.INTERRUPTED), None, "interrupted")
+    except BrokenPipeError:
+        # a reader that left (`| head -1`) on a stream Io does not wrap: nothing to report to
+        # it, and not a bug; the streams Io wraps already finish with the command's own code
+        import sys
+
+        for stream in (sys.stdout, sys.stderr):
+            silence(stream)
+        return Outcome(int(ExitCode.OK))
     except Exception as exc:  # a bug: keep the details out of the CI log but findable
         return Outcome(int(ExitCode.INTERNAL), None, report_internal_error(exc))

@@ -26,9 +26,9 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from paperspace_deploy import __version__
-from paperspace_deploy.api.errors import untrusted
 from paperspace_deploy.api.retry import Deadline, RetryPolicy, parse_retry_after
 from paperspace_deploy.errors import DeployError, ExitCode, InputError, Unavailable
+from paperspace_deploy.safetext import one_line
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -217,7 +217,7 @@ class GitHubClient:
         method = method.upper()
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
         if not self._same_origin(url):  # the token goes to the configured API host only
-            raise GitHubError(f"refusing to send the token to another host: {untrusted(url, 200)}")
+            raise GitHubError(f"refusing to send the token to another host: {one_line(url, 200)}")
         route = f"{method} {urlsplit(url).path}"
         idempotent = method in ("GET", "HEAD", "PUT", "PATCH", "DELETE")
         headers = {"Authorization": f"Bearer {self._token}"}
@@ -248,13 +248,13 @@ class GitHubClient:
                 ) from None
             except requests.exceptions.SSLError as exc:
                 raise GitHubError(
-                    f"TLS verification failed for {urlsplit(url).netloc}: {untrusted(exc, 200)}",
+                    f"TLS verification failed for {urlsplit(url).netloc}: {one_line(exc, 200)}",
                     hint="for a private CA set REQUESTS_CA_BUNDLE to its PEM file",
                 ) from None
             except requests.RequestException as exc:
                 connect = _is_connect_error(exc)
                 kind = "connection failed" if connect else type(exc).__name__
-                last = f"{kind} ({untrusted(exc, 160)})"
+                last = f"{kind} ({one_line(exc, 160)})"
                 if not connect and not idempotent:
                     raise GitHubAmbiguousWrite(
                         f"no answer to GitHub {route} after sending it ({kind}); "
@@ -374,12 +374,12 @@ def _decode(raw: bytes) -> Any:
 
 def _message(route: str, status: int, body: Any) -> str:
     message = body.get("message") if isinstance(body, dict) else None
-    text = untrusted(message, 300) if isinstance(message, str) else "no JSON error body"
+    text = one_line(message, 300) if isinstance(message, str) else "no JSON error body"
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         detail = errors[0].get("message") or errors[0].get("code")
         if detail:
-            text += f": {untrusted(detail, 200)}"
+            text += f": {one_line(detail, 200)}"
     return f"GitHub {route} failed: {text} (HTTP {status})"
 
 

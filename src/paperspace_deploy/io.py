@@ -8,6 +8,10 @@ output -- has every known secret variant replaced first. On a GitHub runner
 build or a server can never become a workflow command, whatever the format. Our own workflow
 commands go through `commands_stdout`/`commands_stderr` (scrubbed, not inert), and only
 `::add-mask::` uses `raw_stdout`/`raw_stderr`, since it must carry the value.
+
+A reader that goes away (`paperspace-deploy lint | head -1`) is not an error of the run: the
+first BrokenPipeError silences that stream (its descriptor now points at /dev/null, so the
+interpreter's last flush cannot fail either) and the command finishes with its usual exit code.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, cast
 
+from paperspace_deploy.errors import silence
 from paperspace_deploy.redact import Secrets, run_secrets
 from paperspace_deploy.safetext import inert
 
@@ -41,6 +46,7 @@ class _Scrubbed(io.TextIOBase):
         self.secrets = secrets
         self.inert_lines = inert_lines
         self._partial = ""
+        self.reader_gone = False
 
     def write(self, text: str) -> int:
         data = self._partial + text
@@ -51,33 +57,35 @@ class _Scrubbed(io.TextIOBase):
         return len(text)
 
     def _emit(self, text: str) -> None:
+        if self.reader_gone:
+            return
         text = self.secrets.scrub(text)
         if self.inert_lines:
             text = "".join(inert(line) for line in text.splitlines(keepends=True))
         try:
             self.raw.write(text)
         except _GONE:
-            self._reader_gone()
+            self._reader_left()
 
     def flush(self) -> None:
         if self._partial:
             self._emit(self._partial)
             self._partial = ""
+        if self.reader_gone:
+            return
         try:
             self.raw.flush()
         except _GONE:
-            self._reader_gone()
+            self._reader_left()
 
-    def _reader_gone(self) -> None:
+    def _reader_left(self) -> None:
         """The reader went away (`| head`) or the stream was closed: drop what follows and let
         the run finish -- a deploy stopped half-way because nobody reads its log helps no one.
-        The file descriptor is pointed at /dev/null too, so the interpreter's own flush at exit
-        (of what the stream still buffers) is silent."""
+        The descriptor is pointed at /dev/null too (errors.silence), so the interpreter's own
+        flush at exit of what the stream still buffers is silent."""
+        self.reader_gone = True
         with contextlib.suppress(OSError, ValueError):
-            fd = self.raw.fileno()
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, fd)
-            os.close(devnull)
+            silence(self.raw)
         self.raw = _devnull()
 
     def isatty(self) -> bool:
@@ -96,6 +104,10 @@ class Io:
         # Python sets sys.stdout/stderr to None when the process started with that fd closed
         self.stdout = self.stdout if self.stdout is not None else _devnull()
         self.stderr = self.stderr if self.stderr is not None else _devnull()
+        from paperspace_deploy.options import secret_envs
+
+        # the secrets the environment holds are scrubbed before anything can print them
+        self.secrets.add_all(self.environ.get(name) for name in secret_envs())
         runner = self.environ.get("GITHUB_ACTIONS") == "true"
         self.raw_stdout, self.raw_stderr = self.stdout, self.stderr
         self.commands_stdout = cast(TextIO, _Scrubbed(self.stdout, self.secrets, False))

@@ -832,6 +832,15 @@ def secret_inputs() -> tuple[str, ...]:
     return tuple(o.name for o in OPTIONS if o.secret)
 
 
+# Secrets read from the environment outside the options table (PR comments, the GitHub cache).
+OTHER_SECRET_ENVS = ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN")
+
+
+def secret_envs() -> tuple[str, ...]:
+    """The environment variables that hold secrets: `Io` scrubs their values from everything."""
+    return tuple(o.env for o in OPTIONS if o.secret and o.env) + OTHER_SECRET_ENVS
+
+
 # ------------------------------------------------------------------------------------- shared
 def complete(values: Mapping[str, Any], stage: str, environ: Mapping[str, str]) -> Values:
     """Fill what neither face gave: the environment variable, else the table's default."""

@@ -194,6 +194,10 @@ def _preview(p: PreviewInfo) -> list[str]:
 def render_comment(content: CommentContent, secrets: Sequence[str] = ()) -> str:
     """The comment's Markdown, at most MAX_BODY characters, marker first; any of `secrets`
     (the run's masked values) is replaced by *** in the text and, escaped, in the result."""
+    from paperspace_deploy.redact import run_secrets
+
+    # every variant of the run's secrets goes before any text is cut or escaped
+    content = run_secrets().scrub_data(content)
     known = tuple(sorted({s for s in secrets if len(s.strip()) >= 4}, key=len, reverse=True))
     token = _SECRETS.set(known)
     try:

@@ -3,9 +3,10 @@
 `Secrets.add(value)` registers a secret (an API key, a registry password, a build secret) and
 derives the variants a log, a summary or an API error could carry: the value stripped and raw,
 each line of a multi-line value (split on CR, LF and CRLF), base64 of `user:password` and of
-the value (the three base64 alignments a longer blob can hold it in), URL-safe base64, JSON-,
-HTML- and percent-escaped forms. `scrub(text)` replaces all of them; the action also masks
-each with the runner (`::add-mask::`). Everything the project writes -- the log
+the value (the three base64 alignments a longer blob can hold it in, and each line of the
+encoding wrapped at 64 or 76 columns), URL-safe base64, JSON-, HTML- and percent-escaped
+forms. `scrub(text)` replaces all of them; the action also masks each with the runner
+(`::add-mask::`). Everything the project writes -- the log
 (`Io`), outputs, the job summary, report files -- goes through `scrub` before it is cut,
 escaped or written, so a cut or an escape can never leave half a secret readable.
 
@@ -28,6 +29,7 @@ from urllib.parse import quote
 T = TypeVar("T")
 MIN_LENGTH = 4  # shorter masks garble logs (and make GitHub drop job outputs)
 REPLACEMENT = "***"
+WRAP_WIDTHS = (64, 76)
 
 
 def _b64_forms(data: bytes) -> list[str]:
@@ -42,7 +44,14 @@ def _b64_forms(data: bytes) -> list[str]:
         for form in (core, core.replace("+", "-").replace("/", "_")):
             if len(form) >= 8:
                 out.append(form)
-    out.append(base64.b64encode(data).decode())  # the whole encoding, padding included
+    whole = base64.b64encode(data).decode()
+    out.append(whole)  # the whole encoding, padding included
+    # `base64 FILE` and `openssl base64` wrap their output at 76 and 64 columns: each line of a
+    # wrapped encoding alone (a RUN that prints a build secret that way)
+    for width in WRAP_WIDTHS:
+        if len(whole) > width:
+            out += [c for c in (whole[i : i + width] for i in range(0, len(whole), width))
+                    if len(c) >= 8]  # fmt: skip
     return out
 
 

@@ -84,9 +84,9 @@ def from_offline(names: list[str], names_file: Path | None) -> Connections:
 
 
 def _show(text: str) -> str:
-    from paperspace_deploy.api.errors import untrusted
+    from paperspace_deploy.safetext import one_line
 
-    return untrusted(text, 100)
+    return one_line(text, 100)
 
 
 def check_registry(

@@ -1,20 +1,25 @@
 """What would change: the live spec against ours, field by field (`plan`, `--skip-unchanged`).
 
 Specs are compared as the server sees them (every documented default filled, `$schema`
-dropped); values under secret-bearing fields are redacted unless they are `secret:NAME` references.
+dropped). Both sides -- ours and the live one -- are redacted by the one secret-field policy
+(`credentials.is_secret_path`: basicAuthKey, access keys, passwords, env and probe header values)
+unless a value is a `secret:NAME` reference, and credentials inside URLs are hidden everywhere.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperspace_deploy.credentials import hide_url_credentials, is_secret_path
 from paperspace_deploy.spec.findings import Finding
 
-SECRET_FIELDS = ("basicAuthKey", "secretAccessKey", "accessKeyId", "password")
+REDACTED = "<redacted>"
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
 @dataclass
@@ -159,17 +164,23 @@ def diff(live: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Change]
     return changes
 
 
-def _is_secretish(path: str) -> bool:
-    last = path.rsplit(".", 1)[-1]
-    return last in SECRET_FIELDS or (path.startswith("env[") and path.endswith(".value"))
+def _parts(path: str) -> list[str | int]:
+    """`healthChecks.liveness.headers[0].value` -> ["healthChecks", "liveness", "headers", 0,
+    "value"] (a key holding a dot splits too: over-redacting is the safe side)."""
+    return [int(i) if i else key for i, key in _PATH_PART.findall(path)]
 
 
 def _redact(path: str, value: Any) -> Any:
-    if _is_secretish(path) and isinstance(value, str) and not value.startswith("secret:"):
-        return "<redacted>"
-    return value
+    if isinstance(value, str) and value.startswith("secret:"):
+        return value
+    if value is not None and is_secret_path(_parts(path)):
+        return REDACTED
+    return hide_url_credentials(value) if isinstance(value, str) else value
 
 
 def _show(path: str, value: Any) -> str:
-    text = json.dumps(_redact(path, value), default=str)
+    from paperspace_deploy.redact import run_secrets
+
+    # the run's secrets before the cut (a live value may hold one under a field we do not know)
+    text = run_secrets().scrub(json.dumps(_redact(path, value), default=str))
     return text if len(text) <= 120 else text[:119] + "…"

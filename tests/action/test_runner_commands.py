@@ -15,7 +15,8 @@ from runner_commands import (
     try_parse_v2,
 )
 
-from paperspace_deploy.report.github import GitHub, neutralize
+from paperspace_deploy.report.github import GitHub
+from paperspace_deploy.safetext import neutralize
 
 REG = REGISTERED
 

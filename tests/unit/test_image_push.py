@@ -7,11 +7,12 @@ import pytest
 
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import ExitCode, InputError, Unavailable
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.options import RetryPolicy
 from paperspace_deploy.image.push import Credentials, PushFailed, to_error, with_retries
 from paperspace_deploy.image.stream import Failure
 from paperspace_deploy.io import Io
+from paperspace_deploy.safetext import one_line
 
 
 def console():

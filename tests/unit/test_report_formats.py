@@ -49,7 +49,7 @@ def test_reporters_table_names_every_file_format():
 def test_text_format():
     out = text.render(result(1, 1), CTX).splitlines()
     assert out[0] == (
-        "a/paperspace.yaml:1:3: error: unknown key 'k0' 50%, a:b  next ##[error]x [unknown-key]"
+        "a/paperspace.yaml:1:3: error: unknown key 'k0' 50%, a:b next ##[error]x [unknown-key]"
     )
     assert out[-1] == "checked 2 file(s): 1 error(s), 1 warning(s) in 1 invalid file(s)"
 

@@ -32,11 +32,11 @@ from paperspace_deploy.api.errors import (
     AuthenticationFailed,
     NotFound,
     ValidationFailed,
-    untrusted,
 )
 from paperspace_deploy.api.retry import Deadline, RetryPolicy, parse_retry_after
 from paperspace_deploy.api.transport import BoundedAdapter, TooLarge, read_body
 from paperspace_deploy.errors import InputError
+from paperspace_deploy.safetext import one_line
 
 DEFAULT_API_URL = "https://api.paperspace.com/v1"
 PAGE_LIMIT = 120  # the API's maximum
@@ -93,10 +93,6 @@ def _looks_like_error(body: Any) -> bool:
         and isinstance(body.get("message"), str)
         and len(body) <= 3
     )
-
-
-def _short(text: Any, limit: int = 300) -> str:
-    return untrusted(text, limit)
 
 
 class ApiClient:
@@ -204,19 +200,19 @@ class ApiClient:
                     error = exc
             if isinstance(error, requests.exceptions.SSLError):
                 raise ApiError(
-                    f"TLS verification failed for {urlsplit(url).netloc}: {_short(error, 200)}",
+                    f"TLS verification failed for {urlsplit(url).netloc}: {one_line(error, 200)}",
                     hint="for a private CA set REQUESTS_CA_BUNDLE to its PEM file",
                 ) from None
             if isinstance(error, requests.exceptions.ProxyError):
                 if "407" in str(error):
                     raise self._proxy_auth_error() from None
-                last = f"proxy error ({_short(error, 160)})"
+                last = f"proxy error ({one_line(error, 160)})"
                 retry = self._retry_or_raise(route, retry, last, None)
                 continue
             if error is not None:
                 connect = _is_connect_error(error) and not cut.is_set()
                 kind = "connection failed" if connect else type(error).__name__
-                last = f"{kind} ({_short(error, 160)})"
+                last = f"{kind} ({one_line(error, 160)})"
                 if cut.is_set():  # the watchdog ended a trickling or stalled answer
                     kind = last = f"no complete answer within {budget:.1f} s"
                 if not connect and not idempotent:
@@ -229,7 +225,7 @@ class ApiClient:
             if 300 <= status < 400 and not idempotent:
                 where = urlsplit(resp.headers.get("Location") or "").netloc or "another URL"
                 raise ApiError(
-                    f"{route} answered a redirect (HTTP {status}) to {_short(where, 100)}; not "
+                    f"{route} answered a redirect (HTTP {status}) to {one_line(where, 100)}; not "
                     "followed: a write is never re-sent to another address",
                     status=status,
                     hint="set PAPERSPACE_API_URL to the API's own address (https://api.paperspace"
@@ -309,7 +305,7 @@ class ApiClient:
             issues = body.get("issues") if isinstance(body.get("issues"), list) else None
         else:
             message, code, issues = "An unknown error occurred (no JSON error body)", "", None
-        text = f"{route} failed: {_short(message)} (HTTP {status}{' ' + code if code else ''})"
+        text = f"{route} failed: {one_line(message)} (HTTP {status}{' ' + code if code else ''})"
         if status in (401, 403):
             return AuthenticationFailed(
                 f"Paperspace rejected the API key ({status} {code or 'UNAUTHORIZED'})",

@@ -6,25 +6,9 @@ an exit code through the DeployError family. Messages never contain the API key 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from paperspace_deploy.errors import DeployError, ExitCode, InputError, Unavailable
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-
-def untrusted(text: Any, limit: int = 300) -> str:
-    """One bounded line of text that came from the API, a registry or a spec.
-
-    Control characters and line breaks collapse to a space, so it cannot start a line of its own;
-    the legacy `##[command]` form (recognised anywhere in a line) is broken with a zero-width
-    space. The result can be printed or put in an exception message safely.
-    """
-    line = _CONTROL.sub(" ", str(text)).strip().replace("##[", "#\u200b#[")
-    if line.startswith("::"):
-        line = "\u200b" + line
-    return line if len(line) <= limit else line[:limit] + "…"
 
 
 class ApiError(DeployError):

@@ -172,7 +172,7 @@ def _announce(runner: Any, result: Any, config: dict[str, Any], io: Io) -> None:
 
 def _show_logs(runner: Any, state: Any, name: str, io: Io) -> None:
     """The failing container's last lines (the emulator's /logs, bounded and neutralised)."""
-    from paperspace_deploy.image.console import one_line
+    from paperspace_deploy.safetext import one_line
 
     for dep in list(state.deployments.values()):
         if dep.name != name or not dep.specs:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from paperspace_deploy.api.errors import untrusted
 from paperspace_deploy.deploy import identify
 from paperspace_deploy.deploy.result import WaitOptions
+from paperspace_deploy.safetext import one_line
 from paperspace_deploy.specdiff import normalize
 
 FAILURE_WORDS = frozenset(
@@ -118,7 +118,7 @@ def _desired(run: Mapping[str, Any]) -> int:
 
 
 def _who(inst: Mapping[str, Any]) -> str:
-    return untrusted(inst.get("instanceId") or inst.get("id") or "instance", 80)
+    return one_line(inst.get("instanceId") or inst.get("id") or "instance", 80)
 
 
 def _instances(runs: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
@@ -130,8 +130,8 @@ def failing(runs: Sequence[Mapping[str, Any]]) -> str | None:
     """`<instance> <state>: <message>` of the first failing instance, or None."""
     for inst, kind in _instances(runs):
         if kind == "failed":
-            msg = untrusted(inst.get("stateMessage") or "no message", 500)
-            return f"{_who(inst)} {untrusted(inst.get('state'), 40)}: {msg}"
+            msg = one_line(inst.get("stateMessage") or "no message", 500)
+            return f"{_who(inst)} {one_line(inst.get('state'), 40)}: {msg}"
     return None
 
 
@@ -142,12 +142,12 @@ def progress(runs: Sequence[Mapping[str, Any]], replicas: int) -> str:
     text = f"applied, {ready}/{replicas} replicas ready, not healthy yet"
     extra = []
     for inst, kind in _instances(runs)[:MAX_SHOWN]:
-        state = untrusted(inst.get("state"), 40)
+        state = one_line(inst.get("state"), 40)
         if kind == "unknown":
             extra.append(f"{_who(inst)} in unknown state {state!r} (not treated as success or "
                          "failure)")  # fmt: skip
         elif inst.get("stateMessage"):
-            extra.append(f"{_who(inst)} {state}: {untrusted(inst['stateMessage'], 300)}")
+            extra.append(f"{_who(inst)} {state}: {one_line(inst['stateMessage'], 300)}")
     return text + "".join(f"; {e}" for e in extra)
 
 
@@ -200,7 +200,7 @@ def _rollout(target: Target, memo: Memo, polled: Polled, spec: Mapping[str, Any]
              options: WaitOptions) -> Decision:  # fmt: skip
     """Our spec is the live one: applied? healthy? disabled? failing?"""
     if spec.get("error") and not spec.get("externalApplied"):
-        message = f"Paperspace could not apply spec {memo.our}: {untrusted(spec['error'], 500)}"
+        message = f"Paperspace could not apply spec {memo.our}: {one_line(spec['error'], 500)}"
         return Decision(Act.FAILED, memo, message)
     if not spec.get("externalApplied"):
         status = "submitted, not yet applied to the cluster"

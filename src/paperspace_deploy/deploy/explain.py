@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from paperspace_deploy.api.errors import untrusted
+from paperspace_deploy.safetext import one_line
 from paperspace_deploy.spec.findings import Finding, Severity
 
 MAX_ISSUES = 50
@@ -43,8 +43,8 @@ def issues_to_findings(
             continue
         where = _field_path(issue)
         line, col = _locate(loaded, where)
-        shown = untrusted(".".join(str(p) for p in where), 200) or "(top level)"
-        message = untrusted(issue.get("message", "invalid"), 300)
+        shown = one_line(".".join(str(p) for p in where), 200) or "(top level)"
+        message = one_line(issue.get("message", "invalid"), 300)
         text = f"Paperspace rejected {shown}: {message}"
         findings.append(Finding(path, line, col, Severity.ERROR, "api-validation", text))
     return findings
@@ -71,8 +71,8 @@ def _union_branch(issues: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
 
 
 def _said(issue: Mapping[str, Any]) -> str:
-    where = untrusted(".".join(map(str, _field_path(issue))), 80)
-    message = untrusted(issue.get("message", "?"), 80)
+    where = one_line(".".join(map(str, _field_path(issue))), 80)
+    message = one_line(issue.get("message", "?"), 80)
     return f"{where}: {message}" if where else message
 
 

@@ -37,9 +37,15 @@ def load_spec(spec_path: str | Path, image: str | None, display: str | None = No
 
 
 def api_config(loaded: Any, image: str | None) -> dict[str, Any]:
+    """The config to send. Its plaintext credentials (a basicAuthKey, env or header values, a
+    password in a git-lfs URL) join the run's secrets first: a server echoing one back in an
+    error, a plan or a log line is scrubbed like any other secret."""
+    from paperspace_deploy.credentials import spec_credentials
+    from paperspace_deploy.redact import run_secrets
     from paperspace_deploy.spec import to_api_config
 
     config = dict(to_api_config(loaded.data))
+    run_secrets().add_all(spec_credentials(config))
     if image:  # --image replaces ':image' or the spec's own image
         config["image"] = image
     if config.get("image") == ":image":

@@ -45,6 +45,11 @@ class DeployRequest:
     spec: LoadedSpec | None = None  # already linted (the job lints first); None: lint here
     client_options: dict[str, Any] = field(default_factory=dict)  # tests: policy, sleep, rng
 
+    def __post_init__(self) -> None:
+        from paperspace_deploy.redact import run_secrets
+
+        run_secrets().add(self.api_key)  # scrubbed from all the run writes, whoever echoes it
+
     def __repr__(self) -> str:  # never the key
         return f"DeployRequest(spec={self.display!r}, project={self.project_id!r})"
 

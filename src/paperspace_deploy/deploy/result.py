@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from paperspace_deploy.api.errors import ApiError, untrusted
+from paperspace_deploy.api.errors import ApiError
+from paperspace_deploy.safetext import one_line
 from paperspace_deploy.spec.findings import Finding
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
@@ -26,7 +27,7 @@ def valid_id(value: Any, what: str) -> str:
     if isinstance(value, str) and _ID.fullmatch(value):
         return value
     raise ApiError(
-        f"the API answered an invalid {what} ({untrusted(repr(value), 80)}); stopping",
+        f"the API answered an invalid {what} ({one_line(repr(value), 80)}); stopping",
         hint="check PAPERSPACE_API_URL points at the Paperspace API",
     )
 

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from paperspace_deploy.api.errors import untrusted
 from paperspace_deploy.deploy import identify
 from paperspace_deploy.deploy.decide import Act, Decision, Memo, Polled, Target, decide
 from paperspace_deploy.deploy.result import DeployResult, endpoint_url, valid_id
 from paperspace_deploy.deploy.session import Run
 from paperspace_deploy.deploy.upsert import read_history
 from paperspace_deploy.errors import RolloutFailed, Superseded
+from paperspace_deploy.safetext import one_line
 
 
 def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
@@ -95,7 +95,7 @@ def _record(run: Run, result: DeployResult, polled: Polled, memo: Memo) -> None:
     if url:
         result.endpoint = url
     elif host:
-        run.log_once(f"ignoring an endpoint that is not a host name: {untrusted(repr(host), 80)}")
+        run.log_once(f"ignoring an endpoint that is not a host name: {one_line(repr(host), 80)}")
 
 
 def _superseded(decision: Decision, memo: Memo, dep_id: str) -> Superseded:
@@ -104,8 +104,8 @@ def _superseded(decision: Decision, memo: Memo, dep_id: str) -> Superseded:
     stored = spec.get("data")
     data: Mapping[str, Any] = stored if isinstance(stored, Mapping) else {}
     return Superseded(
-        f"superseded: spec {untrusted(decision.message, 80)} (image "
-        f"{untrusted(data.get('image'), 200)}{f', git {untrusted(git, 12)}' if git else ''}) "
+        f"superseded: spec {one_line(decision.message, 80)} (image "
+        f"{one_line(data.get('image'), 200)}{f', git {one_line(git, 12)}' if git else ''}) "
         f"replaced our spec {memo.our} of deployment {dep_id}",
         hint="another deploy of the same deployment ran; use a workflow `concurrency` group to "
         "serialise them",

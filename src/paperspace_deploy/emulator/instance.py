@@ -23,8 +23,8 @@ from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.emulator.probes import Outcome, Tracker, app_ports, run_probe
 from paperspace_deploy.emulator.state import Spec, iso
 from paperspace_deploy.errors import DeployError, Unavailable
-from paperspace_deploy.image.console import one_line
 from paperspace_deploy.image.reference import DOCKER_HUB, parse_reference, same_registry
+from paperspace_deploy.safetext import one_line
 
 if TYPE_CHECKING:
     from paperspace_deploy.emulator.runner import Runner
@@ -47,13 +47,9 @@ class RunOptions:
     engine_timeout: float = 30.0  # seconds for one engine call (pulls stream separately)
 
 
-def _one_line(text: Any, cap: int = MESSAGE_CAP) -> str:
-    return one_line(str(text), cap)
-
-
 def _engine_error(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
-    return _one_line(explanation or exc)
+    return one_line(explanation or exc, MESSAGE_CAP)
 
 
 def pull_auth(image: str, connection: Mapping[str, Any] | None) -> dict[str, str] | None:
@@ -149,10 +145,10 @@ class Instance:
 
     def note(self, text: str) -> None:
         """An event line: shown in /logs (prefixed) and on the emulator's stderr when verbose."""
-        text = _one_line(text, 2 * MESSAGE_CAP)  # spec and probe text: one safe line
+        text = one_line(text, 2 * MESSAGE_CAP)  # spec and probe text: one safe line
         with self.runner.lock:
             self.events.append((time.time(), text))
-        self.runner.log(_one_line(f"{self.name} {self.spec_id[:8]}: {text}", 3 * MESSAGE_CAP))
+        self.runner.log(one_line(f"{self.name} {self.spec_id[:8]}: {text}", 3 * MESSAGE_CAP))
 
     def stop(self, why: str) -> None:
         if not self.stopping.is_set():
@@ -172,7 +168,7 @@ class Instance:
             client = self.runner.connect()
             self._run(client)
         except DeployError as exc:  # e.g. the engine is not reachable
-            self._set("errored", _one_line(exc))
+            self._set("errored", one_line(exc, MESSAGE_CAP))
         except Exception as exc:  # an engine failure mid-way (or a bug): say it, never hang
             self._set("errored", f"run mode: {type(exc).__name__}: {_engine_error(exc)}")
         finally:
@@ -258,7 +254,7 @@ class Instance:
         name = self.data.get("containerRegistry")
         connection = self.runner.state.registry_by_name(str(name)) if name else None
         auth = pull_auth(image, connection)
-        prefix = f'ErrImagePull: Failed to pull image "{_one_line(image, 200)}"'
+        prefix = f'ErrImagePull: Failed to pull image "{one_line(image, 200)}"'
         try:
             events = stream_with_deadline(
                 lambda: client.pull(image, stream=True, decode=True, auth_config=auth),
@@ -268,7 +264,7 @@ class Instance:
             )
             for event in events:
                 if isinstance(event, dict) and event.get("error"):
-                    return f"{prefix}: {_one_line(event['error'])}"
+                    return f"{prefix}: {one_line(event['error'], MESSAGE_CAP)}"
                 if self.stopping.is_set():
                     return None  # superseded mid-pull: the stream is cut, nothing starts
         except APIError as exc:
@@ -297,7 +293,7 @@ class Instance:
             if not status.get("Running"):
                 code = status.get("ExitCode")
                 why = "OOMKilled" if status.get("OOMKilled") else f"exit code {code}"
-                error = _one_line(status.get("Error") or "", 200)
+                error = one_line(status.get("Error") or "", 200)
                 return why + (f": {error}" if error else "")
             for tracker in probes:
                 if tracker.probe.kind != "startup" and not startup_done:
@@ -386,7 +382,7 @@ class Instance:
             lines = self.runner.read_logs(client, self.container, tail=5)
             for _ts, text in reversed(lines):
                 if text.strip():
-                    return _one_line(text, 200)
+                    return one_line(text, 200)
         return ""
 
     # -- views ------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from paperspace_deploy.credentials import hide_url_credentials, is_secret_path
+
 Issue = dict[str, Any]
 Path = list[str | int]
 API_VERSIONS = ("v0alpha0", "v0alpha1", "v1", "latest")
@@ -117,13 +119,15 @@ class _Checker:
 
     def enum(self, v: Any, path: Path, options: tuple[str, ...]) -> Any:
         if v not in options:
+            # zod echoes the value; never a credential's (the one secret-field policy)
+            shown = "<redacted>" if is_secret_path(path) else hide_url_credentials(str(v))
             self.custom(
                 path,
                 "invalid_enum_value",
                 f"Invalid enum value. Expected {' | '.join(repr(o) for o in options)}, "
-                f"received {str(v)[:50]!r}",
+                f"received {shown[:50]!r}",
                 options=list(options),
-                received=v if isinstance(v, str) else str(v),
+                received=v if isinstance(v, str) and shown == v else shown,
             )
         return v
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.engine import abort, stream_with_deadline
 from paperspace_deploy.image.stream import BuildLog, Failure, classify
+from paperspace_deploy.safetext import one_line
 
 if TYPE_CHECKING:
     from paperspace_deploy.image.context_tar import BuildContext

@@ -30,9 +30,10 @@ from typing import IO
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.engine import stream_with_deadline
 from paperspace_deploy.image.stream import TAIL_LINES, LineSplitter
+from paperspace_deploy.safetext import one_line
 
 PROBE_TIMEOUT = 30.0  # seconds for `docker buildx inspect`
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL

@@ -13,19 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from paperspace_deploy.io import Io
-from paperspace_deploy.report.github import GitHub, neutralize
+from paperspace_deploy.report.github import GitHub
+from paperspace_deploy.safetext import neutralize
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """Untrusted engine/registry text made safe for a single line anywhere (error messages
-    included): no newlines, no control characters, no `##[` or leading `::`."""
-    text = _CONTROL.sub(" ", " ".join(str(text).split()))
-    text = text.replace("##[", "#\u200b#[")
-    if text.lstrip().startswith("::"):
-        text = "\u200b" + text
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Console:

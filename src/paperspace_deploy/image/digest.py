@@ -20,7 +20,6 @@ from typing import Any
 
 from paperspace_deploy.api.retry import RetryPolicy
 from paperspace_deploy.errors import Unavailable
-from paperspace_deploy.image.console import one_line
 from paperspace_deploy.image.reference import (
     api_host,
     host_name,
@@ -28,6 +27,7 @@ from paperspace_deploy.image.reference import (
     registry_of,
     repository_path,
 )
+from paperspace_deploy.safetext import one_line
 
 ACCEPT = ", ".join(
     [

@@ -20,6 +20,7 @@ from typing import Any
 
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
+from paperspace_deploy.safetext import one_line
 
 CLIENT_TIMEOUT = 600  # seconds of silence tolerated on one read (large layers upload quietly)
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -88,7 +89,7 @@ def _short(exc: BaseException) -> str:
                 "ConnectionRefusedError": "connection refused",
                 "PermissionError": "permission denied on the socket",
             }[marker]
-    return text[:300]
+    return one_line(text, 300)
 
 
 class _Done:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import re
+import stat
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +28,7 @@ from paperspace_deploy import ci_context as ci
 from paperspace_deploy.api.retry import Deadline
 from paperspace_deploy.errors import InputError, Unavailable
 from paperspace_deploy.image.build import BuildRequest, run_build
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.context import (
     SensitiveFile,
     describe_sensitive,
@@ -50,6 +52,7 @@ from paperspace_deploy.image.push import Credentials, login, push_tag, with_retr
 from paperspace_deploy.image.reference import registry_of
 from paperspace_deploy.image.tags import compute_tags, version_of
 from paperspace_deploy.io import Io
+from paperspace_deploy.safetext import one_line
 from paperspace_deploy.workspace import workspace_root
 
 _NETWORK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -68,12 +71,36 @@ def _mask_secrets(
         console.mask(opts.build_args[name])
     values = list(opts.secrets.values())
     values += [environ[e] for e in opts.secret_envs.values() if environ.get(e)]
+    values += [v for v in map(_secret_file_text, opts.secret_files.values()) if v]
     if any("type=gha" in c for c in [*opts.cache_from, *opts.cache_to]):
         values.append(environ.get("ACTIONS_RUNTIME_TOKEN", ""))
     for value in values:
         console.mask(value)
         for line in value.splitlines():
             console.mask(line)
+
+
+SECRET_FILE_MASK_LIMIT = 1024 * 1024  # a build secret file is a token or a config, not data
+
+
+def _secret_file_text(path: str) -> str | None:
+    """A `--secret-file`'s contents, to mask like any secret (BuildKit reads the file itself;
+    a RUN that prints it, or an error quoting it, must still show ***). Regular files only,
+    without following a symlink at the end, and bounded: this read is only for the mask."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None  # buildx.check_secrets reports a missing or odd file
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, SECRET_FILE_MASK_LIMIT)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace")
 
 
 def _credentials(opts: BuildOptions) -> tuple[str, Credentials | None]:

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from paperspace_deploy.api.retry import Deadline, RetryPolicy
 from paperspace_deploy.errors import DeployError, InputError, Unavailable
-from paperspace_deploy.image.console import Console, one_line
+from paperspace_deploy.image.console import Console
 from paperspace_deploy.image.engine import abort, stream_with_deadline
 from paperspace_deploy.image.stream import Failure, PushLog, classify
+from paperspace_deploy.safetext import one_line
 
 _rng = random.SystemRandom()  # jitter: concurrent runs must not retry in step
 T = TypeVar("T")

@@ -7,7 +7,7 @@ trust. Everything writes to an injected stream so tests can capture it.
 Rules this module enforces (see ../shared/reference/reliability.md §2.2-2.3):
   * annotation messages and properties are escaped; empty properties are omitted;
   * untrusted multi-line text (build logs, API bodies) goes inside `::stop-commands::<token>`;
-  * untrusted single-line text printed raw goes through `neutralize()`;
+  * untrusted single-line text printed raw goes through `safetext.neutralize()`;
   * secrets are masked with `::add-mask::` (escaped: every line of a multi-line secret is masked).
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
-from actions_toolkit.command import Command, escape_data
+from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
 from paperspace_deploy.spec.findings import Finding, Severity
@@ -29,17 +29,6 @@ from paperspace_deploy.spec.findings import Finding, Severity
 ANNOTATIONS_PER_TYPE = 10  # GitHub shows at most 10 of each type per step
 SUMMARY_LIMIT = 1024 * 1024  # the runner drops the whole summary above 1 MiB
 MESSAGE_LIMIT = 4096  # the runner truncates annotation messages here
-
-
-def neutralize(text: str) -> str:
-    """Make one line of untrusted text unable to start a workflow command when printed raw.
-
-    The runner parses `::cmd::` after leading blanks and the legacy `##[cmd]` anywhere in a line.
-    """
-    text = escape_data(text)
-    if text.lstrip().startswith("::"):
-        text = "\u200b" + text  # a zero-width space: the line no longer starts with ::
-    return text.replace("##[", "#\u200b#[")
 
 
 class GitHub:

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 from paperspace_deploy.io import Io
 from paperspace_deploy.report import text
-from paperspace_deploy.report.github import GitHub, neutralize
+from paperspace_deploy.report.github import GitHub
 from paperspace_deploy.report.markdown import cell
 from paperspace_deploy.report.result import LintResult, ReportContext
 from paperspace_deploy.report.summary import findings_markdown
+from paperspace_deploy.safetext import neutralize
 
 
 def report(result: LintResult, io: Io, ctx: ReportContext) -> None:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from paperspace_deploy.report.result import LintResult, ReportContext
+from paperspace_deploy.safetext import collapse, neutralize
 from paperspace_deploy.spec.findings import Finding
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")
 
 
 def line(f: Finding) -> str:
     # messages are built by us, but values inside them (and paths) came from the checkout
-    where = f"{_one_line(f.path)}:{f.line}:{f.col}"
-    return f"{where}: {f.severity.value}: {_one_line(f.message)} [{f.rule}]"
+    where = f"{collapse(f.path)}:{f.line}:{f.col}"
+    return f"{where}: {f.severity.value}: {collapse(f.message)} [{f.rule}]"
 
 
 def lines(result: LintResult, ctx: ReportContext) -> list[str]:
     out = [line(f) for f in result.findings]
     out.append(result.summary())
     if ctx.for_runner:  # a runner log: no line may become a workflow command
-        from paperspace_deploy.report.github import neutralize
-
         out = [neutralize(x) for x in out]
     return out
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperspace_deploy.credentials import hide_url_credentials
+from paperspace_deploy.redact import run_secrets
 from paperspace_deploy.spec.findings import Finding, Severity, escape_unprintable
 
 MAX_BYTES = 1024 * 1024
@@ -17,6 +19,7 @@ MAX_EXPANDED_NODES = 10_000  # only enforced when aliases are used; real specs h
 MAX_NODES = 100_000
 MAX_NUMBER_CHARS = 40  # longer numeric literals are refused (Python's int() stops at 4,300 digits)
 VALUE_PREVIEW = 120
+SECRET_SPAN = 4096  # a secret starting inside a preview is matched whole if at most this long
 KEY_PREVIEW = 40
 
 Path_ = tuple[str | int, ...]
@@ -86,9 +89,13 @@ class Parsed:
 
 def preview(value: object, limit: int = VALUE_PREVIEW) -> str:
     """A short, single-line rendering of an untrusted value for messages: truncated, with
-    control, invisible and bidi-override characters escaped (printable text is kept as is)."""
+    control, invisible and bidi-override characters escaped (printable text is kept as is),
+    the run's secrets and credentials inside URLs hidden (before the cut: none half shown)."""
     if isinstance(value, str):
-        text = value[: limit + 1]
+        # the run's secrets (a deploy lints with them known) and URL credentials go before
+        # the cut: a cut through one would leave a part no scrub matches
+        head = run_secrets().scrub(value[: limit + SECRET_SPAN])
+        text = hide_url_credentials(head)[: limit + 1]
     elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         text = f"(a {value.bit_length()}-bit number)"  # str() of a huge int is slow or refused
     else:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from paperspace_deploy.credentials import looks_like_token, looks_secret_by_name
+from paperspace_deploy.credentials import (
+    is_secret_path,
+    looks_like_token,
+    looks_secret_by_name,
+    url_credentials,
+)
 from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
 from paperspace_deploy.spec.parsed import key_preview
@@ -324,7 +329,37 @@ class _Rules:
                     )
         return out
 
+    def _strings(self) -> Iterator[tuple[Path_, str]]:
+        """(path, value) of every string in the spec (a stack: no recursion on deep data)."""
+        stack: list[tuple[Path_, Any]] = [((), self.data)]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend(((*path, str(k)), v) for k, v in value.items())
+            elif isinstance(value, list):
+                stack.extend(((*path, i), v) for i, v in enumerate(value))
+            elif isinstance(value, str):
+                yield path, value
+
     def secrets(self) -> None:
+        for path, value in self._strings():
+            # the secret-field policy (credentials.py): a token in a probe header, a password
+            # in a URL (git-lfs https://user:token@host) are plaintext credentials too
+            if any(":" in u for u in url_credentials(value)):
+                self.add(
+                    path,
+                    Severity.WARNING,
+                    "plaintext-credential",
+                    "this URL carries a password or token (not shown); the spec is stored and "
+                    "shown in plain text: keep credentials out of URLs",
+                )
+            elif "headers" in path and is_secret_path(path) and looks_like_token(value):
+                self.add(
+                    path,
+                    Severity.WARNING,
+                    "plaintext-credential",
+                    "a probe header value looks like a plaintext credential (not shown)",
+                )
         for path, value, label in self._secret_values():
             if value.startswith("secret:"):
                 self._check_ref(path, value)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from paperspace_deploy.credentials import hidden_in_messages
 from paperspace_deploy.spec.findings import Finding, Severity, json_path
 from paperspace_deploy.spec.load import Path_, preview
 from paperspace_deploy.spec.parsed import key_preview
@@ -27,7 +28,6 @@ _DOCS_SPACES = (
     "unknown): prefer type: spaces with endpoint"
 )
 _QUOTED_NUMBER = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
-SENSITIVE = frozenset(("env", "headers", "secretAccessKey", "password", "basicAuthKey", "username"))
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -66,7 +66,7 @@ def describe(path: Iterable[str | int]) -> str:
 
 
 def is_sensitive(path: Iterable[str | int]) -> bool:
-    return any(part in SENSITIVE for part in path)
+    return hidden_in_messages(path)  # the one secret-field policy (credentials.py)
 
 
 def show(value: Any, path: Path_) -> str:
