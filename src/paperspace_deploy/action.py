@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from paperspace_deploy import __version__, options
 from paperspace_deploy.errors import (
@@ -38,6 +38,9 @@ from paperspace_deploy.job import MODES, Job, JobResult
 from paperspace_deploy.report.github import GitHub, neutralize
 from paperspace_deploy.report.summary import Summary, render
 from paperspace_deploy.spec.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy.logs import FailureLogs
 
 TITLE = "paperspace-deploy"
 
@@ -86,6 +89,18 @@ class ActionReporter:
 
     def warning(self, message: str) -> None:
         self.gh.annotate("warning", message, title=TITLE)
+
+    def instance_logs(self, logs: FailureLogs) -> None:
+        for inst in logs.instances:
+            more = ", older lines not shown" if inst.cut else ""
+            title = f"Logs of {inst.instance} (last {len(inst.lines)} line(s){more})"
+            with self.gh.group(neutralize(title)), self.gh.untrusted():
+                for line in inst.lines:
+                    self._line(line)
+        if logs.note:
+            self._line(logs.note)
+        if logs.warning:
+            self.warning(logs.warning)
 
     def finish(self) -> None:
         hidden = self.gh.annotate_findings(sorted(self.all, key=Finding.sort_key), TITLE)
@@ -138,6 +153,8 @@ OUTPUT_SHAPES = {
     "lint-errors": re.compile(r"[0-9]{1,9}"),
     "lint-warnings": re.compile(r"[0-9]{1,9}"),
     "sarif-file": re.compile(r"[A-Za-z0-9._/-]{1,512}"),
+    "verify-status": re.compile(r"[0-9]{3}|unreachable"),
+    "rollback": re.compile(r"healthy|disabled|failed|superseded|skipped"),
 }
 
 
@@ -176,6 +193,10 @@ def outputs(result: JobResult) -> dict[str, str]:
         out["changed"] = "true" if done.changed else "false"
         if result.deploy is not None and result.deploy.image and "image" not in out:
             out["image"] = result.deploy.image
+    if result.deploy is not None and result.deploy.verify is not None:
+        out["verify-status"] = result.deploy.verify.shown
+    if result.deploy is not None and result.deploy.rollback is not None:
+        out["rollback"] = result.deploy.rollback.state
     return out
 
 
@@ -210,6 +231,16 @@ def summary(result: JobResult, outcome: Outcome, environ: Mapping[str, str]) -> 
             "outcome": data.get("outcome"),
         }
         s.deployment = {k: str(v) for k, v in info.items() if v}
+    deployed = result.deploy
+    if deployed is not None and deployed.verify is not None:
+        v = deployed.verify
+        s.deployment["verify"] = f"GET {v.path}: {v.shown} ({v.attempts} attempt(s))"
+    if deployed is not None and deployed.rollback is not None:
+        s.deployment["rollback"] = f"{deployed.rollback.state}: {deployed.rollback.message}"
+    if deployed is not None and deployed.failure_logs:
+        logs = deployed.failure_logs
+        s.logs = [(inst.instance, inst.lines, inst.cut) for inst in logs.instances]
+        s.notes += [n for n in (logs.note, logs.warning) if n]
     return s
 
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 INPUTS = ["mode"] + [n for o in options.OPTIONS if o.action for n in (o.name, *o.aliases)]
 OUTPUTS = [
     "image", "digest", "tags", "deployment-id", "spec-id", "endpoint", "changed", "lint-errors",
-    "lint-warnings", "sarif-file",
+    "lint-warnings", "sarif-file", "verify-status", "rollback",
 ]  # fmt: skip
 WORKFLOWS = sorted(
     [*REPO.glob(".github/workflows/*.yml"), *REPO.glob("examples/.github/workflows/*.yml")]

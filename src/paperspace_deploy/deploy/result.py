@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.api.errors import ApiError, untrusted
 from paperspace_deploy.spec.findings import Finding
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy.logs import FailureLogs
+    from paperspace_deploy.deploy.rollback import RollbackResult
+    from paperspace_deploy.deploy.verify import VerifyResult
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -52,11 +57,26 @@ def endpoint_url(host: Any) -> str | None:
 
 @dataclass
 class WaitOptions:
-    poll_interval: float = 5.0  # ± jitter, so concurrent runs do not poll in lockstep
+    """How the rollout is polled. Adaptive: the pause after a poll is `ramp` x the time since
+    the upsert, at least `first_poll`, at most `poll_interval` (± jitter, so concurrent runs do
+    not poll in lockstep): a short rollout is seen within a fraction of its length, a long one
+    settles at the steady interval. A 429 ends the ramp (the pause is then the interval, or the
+    server's Retry-After when longer)."""
+
+    poll_interval: float = 5.0  # the steady interval
     jitter: float = 0.2
     grace: float = 60.0  # 404 / "spec not yet visible" tolerated this long after the upsert
     error_grace: float = 60.0  # an instance failing this long (continuously) fails the run
-    wait: bool = True  # False: return right after the upsert
+    first_poll: float = 0.25
+    ramp: float = 0.25
+    wait: bool = True  # False: return right after the upsert (deliberately last)
+
+    def pause(self, since_upsert: float, throttled: float | None = None) -> float:
+        """The pause before the next poll, before jitter; `throttled`: the server answered 429
+        (its Retry-After, or 0 when it named none)."""
+        if throttled is not None:
+            return max(self.poll_interval, throttled)
+        return min(self.poll_interval, max(self.first_poll, self.ramp * since_upsert))
 
 
 @dataclass
@@ -68,7 +88,7 @@ class DeployResult:
     deployment_id: str | None
     spec_id: str | None
     endpoint: str | None  # https://<endpoint>
-    state: str  # healthy | disabled | submitted | unchanged
+    state: str  # healthy | disabled | submitted | unchanged | failed
     outcome: str  # applied | adopted | reapplied | unchanged
     image: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
@@ -76,6 +96,9 @@ class DeployResult:
     retries: int = 0
     findings: list[Finding] = field(default_factory=list)
     observed_at: float | None = None  # monotonic time of the poll that proved success
+    failure_logs: FailureLogs | None = None  # a failed rollout: its instances' last lines
+    verify: VerifyResult | None = None  # --verify PATH
+    rollback: RollbackResult | None = None  # --rollback-on-failure, after a failure
 
     @property
     def changed(self) -> bool:
@@ -94,4 +117,7 @@ class DeployResult:
             "durations": {k: round(v, 3) for k, v in self.durations.items()},
             "apiCalls": self.api_calls,
             "retries": self.retries,
-        }
+            **({"verify": {"path": self.verify.path, "status": self.verify.status,
+                           "attempts": self.verify.attempts}} if self.verify else {}),
+            **({"rollback": self.rollback.as_dict()} if self.rollback else {}),
+        }  # fmt: skip

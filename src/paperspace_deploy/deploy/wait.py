@@ -21,7 +21,22 @@ from paperspace_deploy.errors import RolloutFailed, Superseded
 
 
 def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
-    """Poll until our spec is healthy or disabled (sets `result.state`), or raise."""
+    """Poll until our spec is healthy or disabled (sets `result.state`), or raise. A failed or
+    timed-out rollout sets `result.state = "failed"` and the failing instances' last log
+    lines (`result.failure_logs`) before RolloutFailed goes on."""
+    from paperspace_deploy.deploy import logs
+
+    last_runs: list[Any] = [None]
+    try:
+        _poll(run, result, target, last_runs)
+    except RolloutFailed:
+        result.state = "failed"
+        result.failure_logs = logs.for_failure(run, target.deployment_id, last_runs[0],
+                                               target.seen_before)  # fmt: skip
+        raise
+
+
+def _poll(run: Run, result: DeployResult, target: Target, last_runs: list[Any]) -> None:
     from paperspace_deploy.api.errors import ApiUnavailable, NotFound
 
     dep_id = target.deployment_id
@@ -65,6 +80,7 @@ def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
                     polled = replace(polled, history=fetch(read_history, run, dep_id, stop_at))
                 elif decision.act is Act.FETCH_RUNS:
                     polled = replace(polled, runs=fetch(run.client.get_runs, dep_id))
+                    last_runs[0] = polled.runs
                 else:
                     break
             except NotFound:  # deleted between two calls of this poll
@@ -83,7 +99,7 @@ def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
         if memo.status != reported:  # log the rollout state when it changes, not every poll
             run.log(f"rollout: {memo.status} ({run.deadline.elapsed():.0f} s)")
             reported = memo.status
-        run.poll_pause()
+        run.poll_pause(time.monotonic() - target.t_upsert)
 
 
 def _record(run: Run, result: DeployResult, polled: Polled, memo: Memo) -> None:

@@ -9,6 +9,7 @@ stays well under the runner's 1 MiB limit (`GitHub.add_summary` enforces the har
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,11 +34,22 @@ def cell(value: object, limit: int = MAX_CELL) -> str:
     text = "" if value is None else str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return md_escape(text).translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
+    return _inert(md_escape(text))
+
+
+def _inert(escaped: str) -> str:
+    return escaped.translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
 
 
 def code(value: object, limit: int = MAX_CELL) -> str:
     return f"<code>{cell(value, limit)}</code>"
+
+
+def pre(lines: Sequence[str], limit: int = MAX_CELL * 2) -> str:
+    """Untrusted lines as one <pre> block: each escaped like a cell (no Markdown, no links,
+    no HTML), and never a blank line, which would end the HTML block early."""
+    cut = [line if len(line) <= limit else line[: limit - 1] + "…" for line in lines]
+    return "<pre>" + "\n".join(_inert(html.escape(line)) or "&#32;" for line in cut) + "</pre>"
 
 
 @dataclass
@@ -53,6 +65,8 @@ class Summary:
     digest: str | None = None
     tags: list[str] = field(default_factory=list)
     deployment: dict[str, str] = field(default_factory=dict)  # id, spec-id, state, endpoint...
+    # a failed rollout's instance logs: (instance, last lines, older lines left out)
+    logs: list[tuple[str, list[str], bool]] = field(default_factory=list)
     report_context: ReportContext | None = None  # links from locations to lines
 
 
@@ -165,4 +179,11 @@ def render(s: Summary) -> str:
             else:
                 lines.append(f"| {cell(key.replace('-', ' ').capitalize())} | {cell(value)} |")
         lines.append("")
+    if s.logs:
+        lines += ["### Logs of the failing instances", ""]
+        for instance, text, cut in s.logs:
+            more = ", older lines not shown" if cut else ""
+            title = f"{code(instance, 120)} (last {len(text)} line(s){more})"
+            lines += [f"<details open><summary>{title}</summary>", "", pre(text), "", "</details>",
+                      ""]  # fmt: skip
     return "\n".join(lines) + "\n"
