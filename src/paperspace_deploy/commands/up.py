@@ -163,4 +163,3 @@ def _announce(runner: Any, result: Any, config: dict[str, Any], io: Io) -> None:
     if inst is not None and inst.replicas > 1:
         io.out(f"  {'replicas:':<12}1 of {inst.replicas} (run mode runs one)")
     io.out("Press Ctrl-C to stop and remove the container.")
-
