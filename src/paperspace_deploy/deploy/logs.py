@@ -110,7 +110,8 @@ def _chronological(run: Run, dep_id: str, instance: str) -> tuple[list[str], boo
     entries, cursor = _entries(body, instance)
     stamps = [t for t, _ in entries]
     timed = bool(entries) and all(t is not None for t in stamps)
-    oldest_first = timed and len(entries) > 1 and stamps[0] <= stamps[-1]  # type: ignore[operator]
+    # oldest first only when the times say so; equal or no times: as asked (newest first)
+    oldest_first = timed and len(entries) > 1 and stamps[0] < stamps[-1]  # type: ignore[operator]
     pages = 1
     while oldest_first and cursor and pages < MAX_PAGES:  # `order` ignored: read on to the end
         body = run.client.deployment_logs(dep_id, instance_id=instance, limit=MAX_LINES,
@@ -118,10 +119,10 @@ def _chronological(run: Run, dep_id: str, instance: str) -> tuple[list[str], boo
         more, cursor = _entries(body, instance)
         entries = (entries + more)[-MAX_LINES:]
         pages += 1
+    if not oldest_first:
+        entries.reverse()
     if timed:
-        entries.sort(key=lambda e: e[0] or 0.0)
-    elif not oldest_first:
-        entries.reverse()  # asked newest first
+        entries.sort(key=lambda e: e[0] or 0.0)  # stable: equal times keep the order above
     lines = [one_line(part, MAX_LINE) for _, text in entries for part in text.splitlines()]
     lines = [line for line in lines if line]
     cut = len(lines) > MAX_LINES or bool(cursor)
