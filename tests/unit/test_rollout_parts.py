@@ -217,3 +217,10 @@ def test_summary_logs_are_inert_and_stay_one_html_block() -> None:
     block = md[md.index("<pre>") : md.index("</pre>")]
     assert "\n\n" not in block  # a blank line would end the HTML block
     assert "| pipe" in block and "older lines not shown" in md
+
+
+def test_runs_are_read_again_by_age_so_a_long_wait_costs_one_call_a_poll() -> None:
+    opts = WaitOptions()
+    assert opts.runs_age(1.0) == 0.5  # a short rollout: fresh runs
+    assert opts.runs_age(300) == 15.0  # a long one: every 15 s
+    assert WaitOptions(error_grace=0.03).runs_age(300) == 0.015  # never later than the grace

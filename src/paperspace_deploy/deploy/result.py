@@ -61,7 +61,9 @@ class WaitOptions:
     the upsert, at least `first_poll`, at most `poll_interval` (± jitter, so concurrent runs do
     not poll in lockstep): a short rollout is seen within a fraction of its length, a long one
     settles at the steady interval. A 429 ends the ramp (the pause is then the interval, or the
-    server's Retry-After when longer)."""
+    server's Retry-After when longer). `/runs` (only needed to see failing instances) is read
+    again when its last copy is older than `runs_age`: half the time since the upsert, at most
+    `runs_every` and half of `error_grace`, so a long rollout costs one call per poll, not two."""
 
     poll_interval: float = 5.0  # the steady interval
     jitter: float = 0.2
@@ -69,6 +71,7 @@ class WaitOptions:
     error_grace: float = 60.0  # an instance failing this long (continuously) fails the run
     first_poll: float = 0.25
     ramp: float = 0.25
+    runs_every: float = 15.0
     wait: bool = True  # False: return right after the upsert (deliberately last)
 
     def pause(self, since_upsert: float, throttled: float | None = None) -> float:
@@ -77,6 +80,10 @@ class WaitOptions:
         if throttled is not None:
             return max(self.poll_interval, throttled)
         return min(self.poll_interval, max(self.first_poll, self.ramp * since_upsert))
+
+    def runs_age(self, since_upsert: float) -> float:
+        """How old the last `/runs` answer may be and still be used for this poll."""
+        return min(self.runs_every, self.error_grace / 2, since_upsert / 2)
 
 
 @dataclass

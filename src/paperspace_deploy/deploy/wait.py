@@ -42,6 +42,7 @@ def _poll(run: Run, result: DeployResult, target: Target, last_runs: list[Any]) 
     dep_id = target.deployment_id
     memo = Memo(our=result.spec_id)
     reported = ""
+    runs_at = 0.0  # when last_runs[0] was read
 
     def timed_out() -> RolloutFailed:
         our = memo.our
@@ -79,8 +80,10 @@ def _poll(run: Run, result: DeployResult, target: Target, last_runs: list[Any]) 
                     stop_at = {target.prev_spec, decision.memo.our}
                     polled = replace(polled, history=fetch(read_history, run, dep_id, stop_at))
                 elif decision.act is Act.FETCH_RUNS:
-                    polled = replace(polled, runs=fetch(run.client.get_runs, dep_id))
-                    last_runs[0] = polled.runs
+                    age = run.wait.runs_age(started - target.t_upsert)
+                    if last_runs[0] is None or started - runs_at > age:
+                        last_runs[0], runs_at = fetch(run.client.get_runs, dep_id), started
+                    polled = replace(polled, runs=last_runs[0])
                 else:
                     break
             except NotFound:  # deleted between two calls of this poll
