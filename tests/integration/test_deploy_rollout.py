@@ -150,3 +150,25 @@ def test_a_newer_spec_is_never_rolled_back_over(emulator, make_spec):
     assert err.value.exit_code == ExitCode.SUPERSEDED
     assert len(dep.specs) == 3 and dep.specs[-1].data["image"] == "nginx:1.27"  # untouched
     assert isinstance(err.value.result, deploy.DeployResult) and err.value.result.rollback is None
+
+
+# -- polling -------------------------------------------------------------------------------------
+
+
+def test_polls_start_fast_and_a_429_ends_the_ramp(emulator, make_spec):
+    if emulator.state.variance.names:
+        pytest.skip("the schedule does not depend on the API's readings: default profile only")
+    emulator.state.timings.apply_after, emulator.state.timings.healthy_after = 0.1, 1.5
+    wait = deploy.WaitOptions(poll_interval=1.0, grace=5.0, jitter=0)
+    polls = emulator.server.requests
+
+    def deploy_once(image: str) -> int:
+        before = polls.get("GET /deployments/{id}", 0)
+        assert run(emulator, make_spec(), image=image, wait_options=wait).state == "healthy"
+        return polls.get("GET /deployments/{id}", 0) - before
+
+    fast = deploy_once("nginx:1.25")
+    assert fast >= 5  # 0.25 s pauses: several polls before the 1.5 s rollout is done
+    emulator.faults.add("429:2@GET /deployments/*x1")  # Retry-After: 2 s, on the first poll
+    throttled = deploy_once("nginx:1.26")
+    assert throttled <= 2, throttled  # waited 2 s as asked, then no more fast polls
