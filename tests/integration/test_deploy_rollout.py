@@ -115,6 +115,16 @@ def test_rollback_re_applies_the_previous_spec_and_waits_for_it(emulator, make_s
     assert result.as_dict()["rollback"]["state"] == "healthy"
 
 
+def test_a_rollback_that_fails_too_is_reported_beside_ours(emulator, make_spec):
+    failure(emulator, make_spec(env=CRASH))  # the previous spec was broken as well
+    exc, result = failure(emulator, make_spec(env=CRASH), image="nginx:1.26",
+                          rollback_on_failure=True)  # fmt: skip
+    assert result.rollback is not None and result.rollback.state == "failed"
+    assert str(exc).startswith(f"rollout of spec {result.spec_id} failed")
+    assert "; rollback: rollback to spec" in str(exc) and "CrashLoopBackOff" in str(exc)
+    assert exc.exit_code == ExitCode.ROLLOUT_FAILED and emulator.spec_count() == 3
+
+
 def test_no_rollback_without_a_previous_spec(emulator, make_spec):
     exc, result = failure(emulator, make_spec(env=CRASH), rollback_on_failure=True)
     assert result.rollback is not None and result.rollback.state == "skipped"

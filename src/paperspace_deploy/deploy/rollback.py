@@ -93,7 +93,7 @@ def roll_back(run: Run, result: DeployResult, target: Target, before: Mapping[st
     from paperspace_deploy.deploy.session import Interrupted
     from paperspace_deploy.deploy.upsert import before_upsert, upsert
     from paperspace_deploy.deploy.wait import wait_for_rollout
-    from paperspace_deploy.errors import DeployError
+    from paperspace_deploy.errors import DeployError, Superseded
 
     dep_id, prev = target.deployment_id, target.prev_spec
     floor = min(timeout or MIN_SECONDS, MIN_SECONDS)
@@ -128,7 +128,7 @@ def roll_back(run: Run, result: DeployResult, target: Target, before: Mapping[st
     except Interrupted:
         raise
     except DeployError as exc:
-        state = "superseded" if exc.exit_code == 4 else "failed"
+        state = "superseded" if isinstance(exc, Superseded) else "failed"
         message = f"rollback to spec {prev} {state}: {one_line(exc, 500)}"
         run.log(message)
         return RollbackResult(state, message, restored=prev)
