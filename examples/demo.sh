@@ -89,10 +89,10 @@ fi
 say "1/2 Lint the spec (no secrets, no network)"
 psd lint "$spec"
 
-say "2/2 Build, push, check the registry connection, deploy by digest and wait until healthy"
+say "2/2 Build, push, check the registry connection, deploy by digest, wait until healthy, verify GET /"
 image="$PSD_TEST_REGISTRY/demo/hello-paperspace"
 psd deploy --spec "$spec" --build --context examples --image "$image" \
-  --build-arg "BASE_IMAGE=$base" --tag demo --tag-rules none --timeout 300
+  --build-arg "BASE_IMAGE=$base" --tag demo --tag-rules none --timeout 300 --verify /
 
 say "Done: what the emulator now serves (GET /projects/$PAPERSPACE_PROJECT_ID/deployments)"
 curl -fsS -H "Authorization: Bearer $PAPERSPACE_API_KEY" \

@@ -30,6 +30,7 @@ def test_demo_script(registry, docker_host, base_image) -> None:  # type: ignore
     text = run.stdout + run.stderr
     assert run.returncode == 0, text
     assert "healthy:   True" in text
+    assert "verify: GET http://127.0.0.1:" in text and "/: HTTP 200" in text  # --verify /
     assert f"image:     {registry.host}/demo/hello-paperspace@sha256:" in text
     assert registry.password not in text
     assert "Traceback" not in text

@@ -93,7 +93,7 @@ def verify(run: Run, endpoint: str, path: str, auth: str | None) -> VerifyResult
         token = base64.b64encode(f"{USERNAME}:{auth}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     t0 = time.monotonic()
-    last = ""
+    last: str | None = None  # the first answer is always logged, then only changes
     try:
         while True:
             if run.stop.is_set():
