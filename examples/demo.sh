@@ -247,10 +247,10 @@ if [ "$mode" = full ]; then
   image="$PSD_TEST_REGISTRY/demo/hello-paperspace"
   say "2/3 Plan: what a deploy would change"
   psd plan --spec "$spec" --image "$image:demo"
-  say "3/3 Build, push, check the registry connection, deploy by digest and wait until healthy"
+  say "3/3 Build, push, check the registry connection, deploy by digest, wait until healthy, verify GET /"
   psd deploy --spec "$spec" --build --context examples --image "$image" \
     --build-arg "BASE_IMAGE=${PSD_TEST_BASE_IMAGE:-busybox:1.36}" --tag demo --tag-rules none \
-    --timeout 300 --poll-interval 1
+    --timeout 300 --poll-interval 1 --verify /
 else
   image=ghcr.io/acme/hello-paperspace:1.0
   say "2/3 Plan: what a deploy would change"

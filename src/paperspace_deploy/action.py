@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from paperspace_deploy import __version__, options
 from paperspace_deploy.errors import (
@@ -40,6 +40,9 @@ from paperspace_deploy.report.github import GitHub
 from paperspace_deploy.report.summary import Summary, render
 from paperspace_deploy.safetext import neutralize, one_line
 from paperspace_deploy.spec.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy.logs import FailureLogs
 
 TITLE = "paperspace-deploy"
 
@@ -88,6 +91,18 @@ class ActionReporter:
 
     def warning(self, message: str) -> None:
         self.gh.annotate("warning", message, title=TITLE)
+
+    def instance_logs(self, logs: FailureLogs) -> None:
+        for inst in logs.instances:
+            more = ", older lines not shown" if inst.cut else ""
+            title = f"Logs of {inst.instance} (last {len(inst.lines)} line(s){more})"
+            with self.gh.group(neutralize(title)), self.gh.untrusted():
+                for line in inst.lines:
+                    self._line(line)
+        if logs.note:
+            self._line(logs.note)
+        if logs.warning:
+            self.warning(logs.warning)
 
     def finish(self) -> None:
         hidden = self.gh.annotate_findings(sorted(self.all, key=Finding.sort_key), TITLE)
@@ -153,6 +168,8 @@ OUTPUT_SHAPES = {
     "cost-per-hour": re.compile(r"[0-9]{1,9}\.[0-9]{2,4}"),
     "cost-per-month": re.compile(r"[0-9]{1,12}\.[0-9]{2}"),
     "preview-name": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"),
+    "verify-status": re.compile(r"[0-9]{3}|unreachable"),
+    "rollback": re.compile(r"healthy|disabled|failed|superseded|skipped"),
 }
 
 
@@ -196,6 +213,10 @@ def outputs(result: JobResult) -> dict[str, str]:
     previewed = result.preview or result.cleanup
     if previewed is not None:
         out["preview-name"] = previewed.name
+    if result.deploy is not None and result.deploy.verify is not None:
+        out["verify-status"] = result.deploy.verify.shown
+    if result.deploy is not None and result.deploy.rollback is not None:
+        out["rollback"] = result.deploy.rollback.state
     return out
 
 
@@ -241,6 +262,16 @@ def summary(result: JobResult, outcome: Outcome, environ: Mapping[str, str]) -> 
                        else f"preview {c.name}: no deployment; nothing to clean up")  # fmt: skip
     if result.sweep is not None:
         s.notes += result.sweep.lines() or ["sweep: no preview has expired"]
+    deployed = result.deploy
+    if deployed is not None and deployed.verify is not None:
+        v = deployed.verify
+        s.deployment["verify"] = f"GET {v.path}: {v.shown} ({v.attempts} attempt(s))"
+    if deployed is not None and deployed.rollback is not None:
+        s.deployment["rollback"] = f"{deployed.rollback.state}: {deployed.rollback.message}"
+    if deployed is not None and deployed.failure_logs:
+        logs = deployed.failure_logs
+        s.logs = [(inst.instance, inst.lines, inst.cut) for inst in logs.instances]
+        s.notes += [n for n in (logs.note, logs.warning) if n]
     return s
 
 

@@ -7,6 +7,7 @@ Exit codes (documented in README and docs/reliability.md):
   3  infrastructure unavailable after retries (API, registry, Docker daemon); nothing half-done
   4  superseded: another spec became live while we waited for ours
   5  the platform rejected or failed the rollout (pre-apply error, crash loop, timeout)
+  6  verify failed: the rollout is healthy but the endpoint did not answer --verify PATH
   70  internal error (a bug: the traceback goes to a file, never to the log)
   130 interrupted (SIGINT/SIGTERM)
 """
@@ -26,6 +27,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 3
     SUPERSEDED = 4
     ROLLOUT_FAILED = 5
+    VERIFY_FAILED = 6
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -34,6 +36,9 @@ class DeployError(Exception):
     """Base of every expected failure. `str(err)` is the message; `hint` says what to do."""
 
     exit_code: ExitCode = ExitCode.INVALID
+    # what the stage had done when it failed (a deploy's DeployResult: ids, the failing
+    # instances' logs, a rollback), for the summary and outputs; None before anything happened
+    result: object | None = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -71,6 +76,12 @@ class RolloutFailed(DeployError):
     """Paperspace did not bring the submitted spec to a healthy state."""
 
     exit_code = ExitCode.ROLLOUT_FAILED
+
+
+class VerifyFailed(DeployError):
+    """The rollout is healthy, but the endpoint did not answer --verify PATH with 2xx/3xx."""
+
+    exit_code = ExitCode.VERIFY_FAILED
 
 
 class Superseded(DeployError):

@@ -36,6 +36,7 @@ from paperspace_deploy.spec.findings import Finding, Severity
 if TYPE_CHECKING:
     from paperspace_deploy.cost import CostEstimate, PriceTable
     from paperspace_deploy.deploy import DeployRequest, DeployResult
+    from paperspace_deploy.deploy.logs import FailureLogs
     from paperspace_deploy.image.options import BuildOptions, BuildResult
     from paperspace_deploy.io import Io
     from paperspace_deploy.lint import LintRequest, LintRun
@@ -67,6 +68,10 @@ class Reporter(Protocol):
 
     def warning(self, message: str) -> None:
         """A warning about the run itself (not a finding on the spec)."""
+
+    def instance_logs(self, logs: FailureLogs) -> None:
+        """A failed rollout's instance logs (already bounded, scrubbed and one safe line
+        each), after the stage: each instance's lines as a block of their own."""
 
 
 @dataclass
@@ -353,6 +358,7 @@ def _plan_and_deploy(
     result: JobResult,
 ) -> None:
     from paperspace_deploy import deploy
+    from paperspace_deploy.errors import DeployError
 
     try:
         # API bodies and names are untrusted: the stage's lines print as text
@@ -371,4 +377,10 @@ def _plan_and_deploy(
         reporter.findings(list(exc.findings))
         if result.lint is not None:
             result.lint.result.findings += list(exc.findings)
+        raise
+    except DeployError as exc:  # after the upsert: what was done goes to the reports
+        if isinstance(exc.result, deploy.DeployResult):
+            result.deploy = exc.result
+            if exc.result.failure_logs:
+                reporter.instance_logs(exc.result.failure_logs)
         raise

@@ -120,6 +120,16 @@ def text(value: str) -> str:
     return value
 
 
+def url_path(value: str) -> str:
+    """An absolute URL path (and query) on the endpoint: /health, /v1/ping?deep=1."""
+    bad = not value.startswith("/") or value.startswith("//") or len(value) > 2000
+    if bad or any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "#\\" for c in value):
+        raise OptionError(
+            f"must be a path starting with / (no spaces, #, backslashes), got {value[:40]!r}"
+        )
+    return value
+
+
 def builder_name(value: str) -> str:
     """auto, engine, buildx, or a buildx builder instance's name."""
     if value in BUILDERS or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", value):
@@ -341,9 +351,30 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
     ),
     Option(
+        "verify-path",
+        ("deploy:verify_path",),
+        "After a healthy rollout, GET the endpoint + this path (e.g. /health) until it answers "
+        "2xx/3xx or the timeout; exit 6 if it never does. A basicAuthKey is sent as the "
+        "platform expects (secret:NAME: its value from env PAPERSPACE_SECRET_NAME).",
+        ("deploy",),
+        parse=url_path,
+        flags=("--verify", "--verify-path"),
+        metavar="PATH",
+    ),
+    Option(
+        "rollback-on-failure",
+        ("deploy:rollback_on_failure",),
+        "When our spec fails (or verify does), re-apply the spec that was live before and wait "
+        "for it; the run still fails. Never over a newer spec, nor without a previous one.",
+        ("deploy",),
+        switch=True,
+        default=False,
+    ),
+    Option(
         "poll-interval",
         ("deploy:wait.poll_interval",),
-        "Seconds between rollout polls.",
+        "Steady seconds between rollout polls; the first polls come sooner (0.25 s, ramping "
+        "up with the time since the upsert).",
         ("deploy", "preview"),
         parse=seconds(0, 300),
         default=5.0,

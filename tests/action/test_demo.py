@@ -123,6 +123,7 @@ def test_demo_script(registry, docker_host, base_image, tmp_path: Path) -> None:
     text = out + err
     assert rc == 0, text
     assert "healthy:   True" in text
+    assert "verify: GET http://127.0.0.1:" in text and "/: HTTP 200" in text  # --verify /
     assert f"image:     {registry.host}/demo/hello-paperspace@sha256:" in text
     assert "<h1>Hello from paperspace-deploy</h1>" in out  # fetched through the endpoint
     assert "2/3 Plan" in out and "would CREATE" in out

@@ -150,3 +150,30 @@ def test_rejected_multiline_password_never_leaks(runner, registry, docker_host, 
     assert leaks(shown, password, registry.username) == []
     assert not (Path(runner.env["HOME"]) / ".docker").exists()
     assert "digest" not in result.outputs or not result.outputs["digest"]
+
+
+def test_a_failed_rollout_shows_its_logs_in_a_group_and_the_summary(runner, emulator) -> None:  # type: ignore[no-untyped-def]
+    """Crash loop in the action: exit 5, the instance's last lines in their own log group (as
+    text) and in the summary, the ids of the failed rollout still in the outputs."""
+    (runner.workspace / "paperspace.yaml").write_text(
+        "apiVersion: v1\nname: crashy\nimage: nginx:1.27\nresources:\n"
+        "  replicas: 1\n  machineType: C4\n  ports: [8080]\n"
+        "env:\n  - name: PSD_EMULATOR_MODE\n    value: crash-loop\n"
+    )
+    result = runner.run(
+        mode="deploy", api_key=emulator.key, api_url=emulator.url,
+        project_id=emulator.project_id, error_grace="0", poll_interval="0.05",
+        rollback_on_failure="true",
+    )  # fmt: skip
+    assert result.code == ExitCode.ROLLOUT_FAILED, result.stdout
+    groups = [c.data for c in result.commands if c.name == "group"]
+    assert any(g.startswith("Logs of crashy-") and "(last 2 line(s))" in g for g in groups)
+    assert "CrashLoopBackOff" in result.stdout.split("::group::Logs of", 1)[1]
+    assert "### Logs of the failing instances" in result.summary
+    assert "pulling image nginx:1.27" in result.summary and "❌ failed" in result.summary
+    out = result.outputs
+    assert out["deployment-id"] in emulator.state.deployments and out["spec-id"]
+    assert out["rollback"] == "skipped"  # a first deploy: nothing to roll back to
+    assert "Rollback" in result.summary and "no previous spec" in result.summary
+    assert leaks({"stdout": without_mask_lines(result.stdout), "summary": result.summary},
+                 emulator.key) == []  # fmt: skip

@@ -22,6 +22,7 @@ INPUTS = ["mode"] + [n for o in options.OPTIONS if o.action for n in (o.name, *o
 OUTPUTS = [
     "image", "digest", "tags", "deployment-id", "spec-id", "endpoint", "changed", "lint-errors",
     "lint-warnings", "sarif-file", "cost-per-hour", "cost-per-month", "preview-name",
+    "verify-status", "rollback",
 ]  # fmt: skip
 WORKFLOWS = sorted(
     [*REPO.glob(".github/workflows/*.yml"), *REPO.glob("examples/.github/workflows/*.yml")]

@@ -73,7 +73,7 @@ class EmulatorHandle:
 # one profile at a time, plus every profile that can be combined at once
 COMBINED = (
     "defaults-filled,reject-unknown,zod-union,latest-v1-only,states-k8s,runs-many-oldest-first,"
-    "disabled-draining,name-exact,small-pages,git-headers-strict"
+    "disabled-draining,name-exact,small-pages,git-headers-strict,logs-oldest-first"
 )
 PROFILES = {"default": "", **{name: name for name in NAMES}, "combined": COMBINED}
 VARIANCE_SUITE = ("test_deploy", "test_emulator_contract")

@@ -177,7 +177,10 @@ def test_rollout_state_machine_runs_and_delete(emulator, variance):
     assert isinstance(runs, list) and runs[0]["replicas"] == runs[0]["readyReplicas"] == 1
     assert runs[0]["instances"][0]["state"] == word(variance, "running")
     logs = requests.get(url + "/logs", headers=auth(emulator), timeout=5).json()
-    assert logs["hasMore"] is False and logs["items"][0]["instanceId"]
+    if "logs-bare" in variance:  # the envelope is not pinned down: a bare array
+        assert isinstance(logs, list) and logs[0]["instanceId"]
+    else:
+        assert logs["hasMore"] is False and logs["items"][0]["instanceId"]
     deleted = requests.delete(url, headers=auth(emulator), timeout=5)
     assert (deleted.status_code, deleted.json()) == (200, {"id": dep_id})
     assert requests.get(url, headers=auth(emulator), timeout=5).status_code == 404

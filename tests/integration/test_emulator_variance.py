@@ -47,7 +47,7 @@ def test_profile_names_are_checked():
         Variance(["zod-onion"])
     with pytest.raises(ValueError, match="exclude each other"):
         Variance(["defaults-filled", "verbatim"])
-    assert len(NAMES) == 14
+    assert len(NAMES) == 16
 
 
 def test_defaults_filled_and_verbatim_storage(emulator):

@@ -95,11 +95,12 @@ class RunEmulator:
     def deploy(self, spec: Path, **kw: Any) -> deploy.DeployResult:
         kw.setdefault("wait_options", FAST)
         kw.setdefault("timeout", 60)
-        return dc.run_deploy(spec, project_id=PROJECT, environ=self.env(), **kw)
+        kw.setdefault("environ", self.env())
+        return dc.run_deploy(spec, project_id=PROJECT, **kw)
 
-    def cli(self, *argv: str) -> tuple[int, str, str]:
+    def cli(self, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), Io(stdout=out, stderr=err, environ=self.env()))
+        code = main(list(argv), Io(stdout=out, stderr=err, environ={**self.env(), **(env or {})}))
         return code, out.getvalue(), err.getvalue()
 
     def api(self, path: str) -> Any:
@@ -254,6 +255,8 @@ def test_app_on_another_port_is_never_ready_exit_5_before_the_timeout(run_emulat
     dep_id = next(iter(run_emulator.state.deployments))
     assert run_emulator.instance(dep_id)["state"] == "errored"
     assert f"app listens on {app_port}" in run_emulator.logs(dep_id)  # the container's output
+    # ... and deploy fetched it from /logs into its own output
+    assert "log line(s) of web-" in err and f"\n  app listens on {app_port}\n" in err
     assert requests.get(run_emulator.runner.endpoint(dep_id), timeout=5).status_code == 503
 
 
@@ -478,3 +481,75 @@ def test_leftovers_of_a_dead_emulator_are_removed_on_the_next_start(run_emulator
         if any(c["Id"] == created["Id"] for c in labelled(docker_host)):
             client.remove_container(created["Id"], force=True)
         client.close()
+
+
+# -- the real path: verify, rollback, logs ------------------------------------------------------
+
+
+def test_verify_gets_the_page_through_the_protected_endpoint(run_emulator):
+    spec = run_emulator.spec(basicAuthKey="secret:AUTH")
+    result = run_emulator.deploy(spec, verify_path="/index.html",
+                                 environ={**run_emulator.env(),
+                                          "PAPERSPACE_SECRET_AUTH": AUTH_SECRET})  # fmt: skip
+    assert result.verify is not None and (result.verify.status, result.verify.ok) == (200, True)
+    assert result.as_dict()["verify"] == {"path": "/index.html", "status": 200,
+                                          "attempts": result.verify.attempts}  # fmt: skip
+
+
+def test_verify_of_a_path_that_404s_exits_6_and_the_key_is_never_shown(run_emulator):
+    spec = run_emulator.spec(basicAuthKey="secret:AUTH")
+    code, out, err = run_emulator.cli(
+        "deploy", "--spec", str(spec), "--project-id", PROJECT, "--timeout", "6",
+        "--poll-interval", "0.2", "--verify", "/nope", "--format", "json",
+        env={"PAPERSPACE_SECRET_AUTH": AUTH_SECRET},
+    )  # fmt: skip
+    assert code == ExitCode.VERIFY_FAILED, err
+    assert "verify failed: GET http://127.0.0.1:" in err and "/nope answered HTTP 404" in err
+    assert "the rollout itself is healthy" in err
+    assert AUTH_SECRET not in out + err
+    # without the secret's value nothing is deployed
+    before = run_emulator.state.upserts
+    code, _out, err = run_emulator.cli("deploy", "--spec", str(spec), "--project-id", PROJECT,
+                                       "--verify", "/")  # fmt: skip
+    assert code == ExitCode.USAGE and "PAPERSPACE_SECRET_AUTH is not set" in err
+    assert run_emulator.state.upserts == before
+
+
+def test_rollback_restores_the_previous_container_and_it_serves_again(run_emulator, docker_host):
+    p1, p2 = free_port(), free_port()
+    first = run_emulator.deploy(run_emulator.spec(port=p1, command=httpd(p1, page="v1")))
+    endpoint = run_emulator.runner.endpoint(first.deployment_id)
+    assert requests.get(endpoint, timeout=5).text.strip() == "v1"
+    broken = run_emulator.spec(port=p2, command=["/bin/sh", "-c", "echo v2 broken >&2; exit 1"])
+    with pytest.raises(RolloutFailed) as err:
+        run_emulator.deploy(broken, rollback_on_failure=True)
+    result = err.value.result
+    assert isinstance(result, deploy.DeployResult) and result.rollback is not None
+    assert result.rollback.state == "healthy" and result.rollback.restored == first.spec_id
+    assert "exit code 1" in str(err.value) and "the previous spec is live again" in str(err.value)
+    assert any("v2 broken" in line for line in result.failure_logs.instances[0].lines)
+    # a new container of the previous spec serves, and only it is left running
+    serving = run_emulator.runner.serving(first.deployment_id)
+    assert serving is not None and serving.spec_id == result.rollback.spec_id
+    assert requests.get(endpoint, timeout=5).text.strip() == "v1"
+    wait_for(lambda: [c["Labels"]["io.paperspace-deploy.spec"]
+                      for c in labelled(docker_host) if c["State"] == "running"]
+             == [result.rollback.spec_id])  # fmt: skip
+
+
+def test_failure_logs_from_the_container_are_scrubbed_and_inert(run_emulator):
+    port = free_port()
+    script = ('echo "::warning::pwned"; echo "##[group]x"; echo "key=$TOKEN"; '
+              "echo done >&2; exit 1")  # fmt: skip
+    spec = run_emulator.spec(port=port, command=["/bin/sh", "-c", script],
+                             env=[{"name": "TOKEN", "value": "secret:AUTH"}],
+                             basicAuthKey="secret:AUTH")  # fmt: skip
+    code, _out, err = run_emulator.cli(
+        "deploy", "--spec", str(spec), "--project-id", PROJECT, "--timeout", "30",
+        "--poll-interval", "0.2", "--error-grace", "1", "--verify", "/",
+        env={"PAPERSPACE_SECRET_AUTH": AUTH_SECRET},
+    )  # fmt: skip
+    assert code == ExitCode.ROLLOUT_FAILED, err
+    assert "  key=***" in err and AUTH_SECRET not in err  # verify's key is a secret of the run
+    assert "  \u200b::warning::pwned" in err and "  #\u200b#[group]x" in err
+    assert not any(line.lstrip().startswith("::") for line in err.splitlines())

@@ -73,6 +73,8 @@ class ClientStats:
     calls: int = 0  # HTTP requests sent (attempts)
     retries: int = 0
     by_route: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0  # 429 answers
+    retry_after: float = 0.0  # the longest Retry-After a 429 asked for (0: none named)
 
 
 def _is_connect_error(exc: requests.RequestException) -> bool:
@@ -239,6 +241,8 @@ class ApiClient:
                 raise self._proxy_auth_error()
             if status == 429:
                 asked = parse_retry_after(resp.headers.get("Retry-After"))
+                self.stats.throttled += 1
+                self.stats.retry_after = max(self.stats.retry_after, asked or 0.0)
                 retry = self._retry_or_raise(route, retry, "rate limited (429)", asked)
                 continue
             if status >= 500 or status in RETRY_STATUSES:
@@ -361,6 +365,24 @@ class ApiClient:
 
     def history(self, deployment_id: str) -> Iterator[dict[str, Any]]:
         yield from self.paginate(f"/deployments/{quote(deployment_id, safe='')}/history")
+
+    def deployment_logs(
+        self,
+        deployment_id: str,
+        *,
+        instance_id: str | None = None,
+        limit: int = PAGE_LIMIT,
+        after: str | None = None,
+    ) -> Any:
+        """One page of `/deployments/{id}/logs`, newest first, as the server sent it (its shape
+        is not pinned down: deploy/logs.py reads it)."""
+        params: dict[str, Any] = {"limit": limit, "order": "desc"}
+        if instance_id:
+            params["instanceId"] = instance_id
+        if after:
+            params["after"] = after
+        return self.request("GET", f"/deployments/{quote(deployment_id, safe='')}/logs",
+                            params=params)  # fmt: skip
 
     def upsert_deployment(
         self,

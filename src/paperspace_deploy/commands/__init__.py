@@ -19,6 +19,7 @@ from paperspace_deploy.io import Io
 from paperspace_deploy.spec.findings import Finding
 
 if TYPE_CHECKING:
+    from paperspace_deploy.deploy.logs import FailureLogs
     from paperspace_deploy.job import JobResult
 
 
@@ -47,6 +48,17 @@ class CliReporter:
 
     def warning(self, message: str) -> None:
         self.io.err(f"warning: {message}")
+
+    def instance_logs(self, logs: FailureLogs) -> None:
+        for inst in logs.instances:
+            more = " (older lines not shown)" if inst.cut else ""
+            self.io.err(f"last {len(inst.lines)} log line(s) of {inst.instance}{more}:")
+            for line in inst.lines:
+                self.io.err(f"  {line}")
+        if logs.note:
+            self.io.err(logs.note)
+        if logs.warning:
+            self.warning(logs.warning)
 
 
 @contextmanager

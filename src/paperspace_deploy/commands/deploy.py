@@ -48,6 +48,9 @@ def render_result(result: DeployResult) -> str:
                          ("endpoint", result.endpoint), ("image", result.image)):  # fmt: skip
         if value:
             lines.append(f"  {label + ':':<12}{value}")
+    if result.verify is not None:
+        v = result.verify
+        lines.append(f"  {'verify:':<12}GET {v.path}: {v.shown} ({v.attempts} attempt(s))")
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.durations.items())
     lines.append(f"  {'durations:':<12}{timing}")
     return "\n".join(lines)

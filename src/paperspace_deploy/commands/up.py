@@ -19,7 +19,6 @@ from paperspace_deploy.errors import UsageError
 from paperspace_deploy.io import Io
 
 PROJECT = "plocal00001"
-LOG_LINES = 20  # container lines shown when the rollout fails
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,12 +114,8 @@ def run(args: argparse.Namespace, io: Io) -> int:
         values["api-url"] = emu.url
         req = DeployRequest.from_values(values, ws, "deploy", deadline=Deadline(args.timeout))
         req.spec = linted.specs[0]
-        job = Job("deploy", deploy=req)
-        try:
-            result = run_job(job, io, reporter, JobResult("deploy")).deploy
-        except deploy.RolloutFailed:
-            _show_logs(runner, state, config["name"], io)
-            raise
+        job = Job("deploy", deploy=req)  # a failure shows the container's last lines (/logs)
+        result = run_job(job, io, reporter, JobResult("deploy")).deploy
         assert result is not None
         _announce(runner, result, config, io)
         try:
@@ -168,17 +163,3 @@ def _announce(runner: Any, result: Any, config: dict[str, Any], io: Io) -> None:
     if inst is not None and inst.replicas > 1:
         io.out(f"  {'replicas:':<12}1 of {inst.replicas} (run mode runs one)")
     io.out("Press Ctrl-C to stop and remove the container.")
-
-
-def _show_logs(runner: Any, state: Any, name: str, io: Io) -> None:
-    """The failing container's last lines (the emulator's /logs, bounded and neutralised)."""
-    from paperspace_deploy.safetext import one_line
-
-    for dep in list(state.deployments.values()):
-        if dep.name != name or not dep.specs:
-            continue
-        items = runner.log_items(dep.specs[-1], None)[-LOG_LINES:]
-        if items:
-            io.err(f"last {len(items)} log line(s) of {items[-1]['instanceId']}:")
-            for item in items:
-                io.err(f"  {one_line(item['message'], 300)}")

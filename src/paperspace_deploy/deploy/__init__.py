@@ -9,8 +9,9 @@ non-idempotent upsert is reconciled by reading back before at most one re-POST.
 
 Modules: request (DeployRequest) · prepare (lint, config, project and registry checks) ·
 upsert (what is live before, the POST, reconciliation) · identify (which spec version is ours) ·
-decide (the wait's decision, pure) · wait (the poll loop) · explain (server issues -> findings)
-· result · session.
+decide (the wait's decision, pure) · wait (the poll loop, adaptive pauses) · logs (the failing
+instances' last lines) · verify (--verify PATH) · rollback (--rollback-on-failure) · explain
+(server issues -> findings) · result · session.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from paperspace_deploy.deploy.result import (
     valid_id,
 )
 from paperspace_deploy.deploy.session import Interrupted, Log, Run, make_client
-from paperspace_deploy.errors import RolloutFailed, Superseded
+from paperspace_deploy.deploy.verify import basic_auth_key
+from paperspace_deploy.errors import DeployError, RolloutFailed, Superseded, VerifyFailed
 from paperspace_deploy.io import Io
 from paperspace_deploy.specdiff import PlanResult, diff, same_spec
 
@@ -45,6 +47,7 @@ __all__ = [
     "RolloutFailed",
     "SpecRejected",
     "Superseded",
+    "VerifyFailed",
     "WaitOptions",
     "api_config",
     "issues_to_findings",
@@ -87,16 +90,20 @@ def run_deploy(
     from paperspace_deploy.ci_context import git_headers
     from paperspace_deploy.deploy.upsert import before_upsert, upsert
     from paperspace_deploy.deploy.wait import wait_for_rollout
-    from paperspace_deploy.errors import DeployError
 
     t0 = time.monotonic()
     log = log or io.err
     stop = stop or threading.Event()
     loaded, config, shown = prepare(req.spec, req.spec_path, req.image, req.display)
+    auth = None
+    if req.verify_path:  # before anything changes: a protected endpoint needs its key
+        auth = basic_auth_key(config, io.environ)
+        io.secrets.add(auth)
     pid = req.project_id
     client = _client(req, io, log, stop)
     run = Run(client, log, stop, req.deadline, req.wait, random.Random())
     durations: dict[str, float] = {}
+    result: DeployResult | None = None
     try:
         findings = checks(run, loaded, config, shown, pid, req.registries)
         live = client.find_deployment(pid, config["name"])
@@ -123,16 +130,48 @@ def run_deploy(
             if req.wait.wait:
                 t2 = time.monotonic()
                 target = Target(dep_id, config, headers.get("x-git-sha"), prev_spec, t1, seen)
-                wait_for_rollout(run, result, target)
-                durations["wait"] = time.monotonic() - t2
+                try:
+                    wait_for_rollout(run, result, target)
+                    durations["wait"] = time.monotonic() - t2
+                    _verify(run, req, result, auth)
+                except (RolloutFailed, VerifyFailed) as failed:
+                    if not req.rollback_on_failure:
+                        raise
+                    from paperspace_deploy.deploy.rollback import roll_back
+
+                    seconds = req.deadline.seconds
+                    result.rollback = roll_back(run, result, target, live, loaded, shown, seconds)
+                    raise type(failed)(f"{failed}; rollback: {result.rollback.message}",
+                                       hint=failed.hint) from None  # fmt: skip
             else:
                 with contextlib.suppress(DeployError):
                     result.endpoint = endpoint_url(client.get_deployment(dep_id).get("endpoint"))
     except (KeyboardInterrupt, Interrupted):
         raise run.interrupted() from None
+    except DeployError as exc:  # the reports show what was done (ids, logs, rollback)
+        if result is not None and result.deployment_id and exc.result is None:
+            exc.result = result
+        raise
     finally:
         client.close()
-    durations["total"] = time.monotonic() - t0
-    result.durations = durations
-    result.api_calls, result.retries = client.stats.calls, client.stats.retries
+        if result is not None:
+            durations["total"] = time.monotonic() - t0
+            result.durations = durations
+            result.api_calls, result.retries = client.stats.calls, client.stats.retries
+    assert result is not None
     return result
+
+
+def _verify(run: Run, req: DeployRequest, result: DeployResult, auth: str | None) -> None:
+    """--verify PATH on a healthy rollout (a disabled one has nothing to answer)."""
+    from paperspace_deploy.deploy.verify import failure, verify
+
+    if not req.verify_path:
+        return
+    if result.state != "healthy" or not result.endpoint:
+        why = "the deployment is disabled" if result.state == "disabled" else "no endpoint"
+        run.log(f"verify skipped: {why}")
+        return
+    result.verify = verify(run, result.endpoint, req.verify_path, auth)
+    if not result.verify.ok:
+        raise failure(result.verify, result.deployment_id, result.spec_id)

@@ -41,6 +41,8 @@ class DeployRequest:
     wait: WaitOptions = field(default_factory=WaitOptions)
     skip_unchanged: bool = False
     strict: bool = False
+    verify_path: str | None = None  # after healthy: GET endpoint + this path (deploy/verify.py)
+    rollback_on_failure: bool = False  # re-apply the previous spec when ours fails
     registries: Connections | None = None  # offline list; None: ask the API
     spec: LoadedSpec | None = None  # already linted (the job lints first); None: lint here
     client_options: dict[str, Any] = field(default_factory=dict)  # tests: policy, sleep, rng
@@ -73,6 +75,10 @@ class DeployRequest:
         from paperspace_deploy.lint import offline_registries
 
         api_key = clean_api_key(values.get("api-key"))  # the first thing a new user misses
+        wait = bool(values.get("wait", True))
+        if values.get("verify-path") and not wait:
+            raise UsageError("verify-path needs the wait: it checks the endpoint once healthy",
+                             hint="drop --no-wait (wait: false) or verify-path")  # fmt: skip
         return cls(
             spec_path=collected.files[0].path,
             display=collected.files[0].shown,
@@ -82,12 +88,14 @@ class DeployRequest:
             deadline=deadline or Deadline(values["timeout"]),
             image=values.get("image") or None,
             wait=WaitOptions(
-                wait=bool(values.get("wait", True)),
+                wait=wait,
                 poll_interval=_number(values.get("poll-interval"), WaitOptions.poll_interval),
                 error_grace=_number(values.get("error-grace"), WaitOptions.error_grace),
             ),
             skip_unchanged=bool(values.get("skip-unchanged")),
             strict=bool(values.get("strict")),
+            verify_path=values.get("verify-path") or None,
+            rollback_on_failure=bool(values.get("rollback-on-failure")),
             registries=offline_registries(values, ws),
         )
 
@@ -108,6 +116,8 @@ class DeployRequest:
         registries: Connections | None = None,
         display: str | None = None,
         client_options: Mapping[str, Any] | None = None,
+        verify_path: str | None = None,
+        rollback_on_failure: bool = False,
     ) -> DeployRequest:
         """A request from keywords: a spec path (linted by the stage) or an already linted
         spec; the key and URL fall back to PAPERSPACE_API_KEY / PAPERSPACE_API_URL in
@@ -127,6 +137,8 @@ class DeployRequest:
             image=image,
             wait=wait or WaitOptions(),
             skip_unchanged=skip_unchanged,
+            verify_path=verify_path,
+            rollback_on_failure=rollback_on_failure,
             registries=registries,
             spec=loaded,
             client_options=dict(client_options or {}),

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperspace_deploy.api.errors import ApiError
 from paperspace_deploy.safetext import one_line
 from paperspace_deploy.spec.findings import Finding
+
+if TYPE_CHECKING:
+    from paperspace_deploy.deploy.logs import FailureLogs
+    from paperspace_deploy.deploy.rollback import RollbackResult
+    from paperspace_deploy.deploy.verify import VerifyResult
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -53,11 +58,33 @@ def endpoint_url(host: Any) -> str | None:
 
 @dataclass
 class WaitOptions:
-    poll_interval: float = 5.0  # ± jitter, so concurrent runs do not poll in lockstep
+    """How the rollout is polled. Adaptive: the pause after a poll is `ramp` x the time since
+    the upsert, at least `first_poll`, at most `poll_interval` (± jitter, so concurrent runs do
+    not poll in lockstep): a short rollout is seen within a fraction of its length, a long one
+    settles at the steady interval. A 429 ends the ramp (the pause is then the interval, or the
+    server's Retry-After when longer). `/runs` (only needed to see failing instances) is read
+    again when its last copy is older than `runs_age`: half the time since the upsert, at most
+    `runs_every` and half of `error_grace`, so a long rollout costs one call per poll, not two."""
+
+    poll_interval: float = 5.0  # the steady interval
     jitter: float = 0.2
     grace: float = 60.0  # 404 / "spec not yet visible" tolerated this long after the upsert
     error_grace: float = 60.0  # an instance failing this long (continuously) fails the run
-    wait: bool = True  # False: return right after the upsert
+    first_poll: float = 0.25
+    ramp: float = 0.25
+    runs_every: float = 15.0
+    wait: bool = True  # False: return right after the upsert (deliberately last)
+
+    def pause(self, since_upsert: float, throttled: float | None = None) -> float:
+        """The pause before the next poll, before jitter; `throttled`: the server answered 429
+        (its Retry-After, or 0 when it named none)."""
+        if throttled is not None:
+            return max(self.poll_interval, throttled)
+        return min(self.poll_interval, max(self.first_poll, self.ramp * since_upsert))
+
+    def runs_age(self, since_upsert: float) -> float:
+        """How old the last `/runs` answer may be and still be used for this poll."""
+        return min(self.runs_every, self.error_grace / 2, since_upsert / 2)
 
 
 @dataclass
@@ -69,7 +96,7 @@ class DeployResult:
     deployment_id: str | None
     spec_id: str | None
     endpoint: str | None  # https://<endpoint>
-    state: str  # healthy | disabled | submitted | unchanged
+    state: str  # healthy | disabled | submitted | unchanged | failed
     outcome: str  # applied | adopted | reapplied | unchanged
     image: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
@@ -77,6 +104,9 @@ class DeployResult:
     retries: int = 0
     findings: list[Finding] = field(default_factory=list)
     observed_at: float | None = None  # monotonic time of the poll that proved success
+    failure_logs: FailureLogs | None = None  # a failed rollout: its instances' last lines
+    verify: VerifyResult | None = None  # --verify PATH
+    rollback: RollbackResult | None = None  # --rollback-on-failure, after a failure
 
     @property
     def changed(self) -> bool:
@@ -95,4 +125,7 @@ class DeployResult:
             "durations": {k: round(v, 3) for k, v in self.durations.items()},
             "apiCalls": self.api_calls,
             "retries": self.retries,
-        }
+            **({"verify": {"path": self.verify.path, "status": self.verify.status,
+                           "attempts": self.verify.attempts}} if self.verify else {}),
+            **({"rollback": self.rollback.as_dict()} if self.rollback else {}),
+        }  # fmt: skip

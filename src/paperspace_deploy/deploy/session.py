@@ -52,8 +52,12 @@ class Run:
             return Interrupted(f"interrupted; {what} (the rollout continues on Paperspace)")
         return Interrupted("interrupted before anything was submitted; nothing was changed")
 
-    def poll_pause(self) -> None:
-        base = self.wait.poll_interval
+    def poll_pause(self, since_upsert: float) -> None:
+        """The adaptive pause (`WaitOptions.pause`); once the API has throttled us (a 429,
+        already waited out by the client) the ramp is over for this run."""
+        stats = self.client.stats
+        throttled = stats.retry_after if stats.throttled else None
+        base = self.wait.pause(since_upsert, throttled)
         self.sleep(base * (1 + self.rng.uniform(-self.wait.jitter, self.wait.jitter)))
 
 

@@ -21,12 +21,28 @@ from paperspace_deploy.safetext import one_line
 
 
 def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
-    """Poll until our spec is healthy or disabled (sets `result.state`), or raise."""
+    """Poll until our spec is healthy or disabled (sets `result.state`), or raise. A failed or
+    timed-out rollout sets `result.state = "failed"` and the failing instances' last log
+    lines (`result.failure_logs`) before RolloutFailed goes on."""
+    from paperspace_deploy.deploy import logs
+
+    last_runs: list[Any] = [None]
+    try:
+        _poll(run, result, target, last_runs)
+    except RolloutFailed:
+        result.state = "failed"
+        result.failure_logs = logs.for_failure(run, target.deployment_id, last_runs[0],
+                                               target.seen_before)  # fmt: skip
+        raise
+
+
+def _poll(run: Run, result: DeployResult, target: Target, last_runs: list[Any]) -> None:
     from paperspace_deploy.api.errors import ApiUnavailable, NotFound
 
     dep_id = target.deployment_id
     memo = Memo(our=result.spec_id)
     reported = ""
+    runs_at = 0.0  # when last_runs[0] was read
 
     def timed_out() -> RolloutFailed:
         our = memo.our
@@ -64,7 +80,10 @@ def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
                     stop_at = {target.prev_spec, decision.memo.our}
                     polled = replace(polled, history=fetch(read_history, run, dep_id, stop_at))
                 elif decision.act is Act.FETCH_RUNS:
-                    polled = replace(polled, runs=fetch(run.client.get_runs, dep_id))
+                    age = run.wait.runs_age(started - target.t_upsert)
+                    if last_runs[0] is None or started - runs_at > age:
+                        last_runs[0], runs_at = fetch(run.client.get_runs, dep_id), started
+                    polled = replace(polled, runs=last_runs[0])
                 else:
                     break
             except NotFound:  # deleted between two calls of this poll
@@ -83,7 +102,7 @@ def wait_for_rollout(run: Run, result: DeployResult, target: Target) -> None:
         if memo.status != reported:  # log the rollout state when it changes, not every poll
             run.log(f"rollout: {memo.status} ({run.deadline.elapsed():.0f} s)")
             reported = memo.status
-        run.poll_pause()
+        run.poll_pause(time.monotonic() - target.t_upsert)
 
 
 def _record(run: Run, result: DeployResult, polled: Polled, memo: Memo) -> None:

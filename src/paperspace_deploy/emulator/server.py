@@ -24,6 +24,7 @@ from paperspace_deploy.emulator.state import (
     State,
     decode_cursor,
     encode_cursor,
+    iso,
 )
 from paperspace_deploy.emulator.validate import validate_upsert
 
@@ -256,25 +257,32 @@ class Api:
 
     @route("GET", "/deployments/{did}/logs")
     def logs(self, req: Request) -> Any:
-        """Synthetic container logs of the live spec's instances (paginated)."""
+        """The live spec's instance logs (paginated): the containers' output in run mode,
+        synthetic lines otherwise. Variance profiles play the route's open points."""
         _dep, spec = self._visible(req)
+        query = self.state.variance.logs_query(req.query)
+        wanted = query.get("instanceId")
         if self.state.runner is not None:  # run mode: the container's real output
-            instance = req.query.get("instanceId")
-            return self.paginate(self.state.runner.log_items(spec, instance), req.query)
-        items: list[dict[str, Any]] = []
-        for run in self.state.runs_view(spec):
-            for inst in run["instances"]:
-                if req.query.get("instanceId") not in (None, inst["instanceId"]):
-                    continue
-                lines = [f"pulling image {spec.data.get('image')}"]
-                lines.append(inst["stateMessage"] or f"container {inst['state']}")
-                for n, line in enumerate(lines):
-                    items.append({
-                        "id": f"{inst['id']}-{n}", "jobId": run["id"], "message": line,
-                        "uuid": None, "dtCreated": inst["dtCreated"],
-                        "instanceId": inst["instanceId"], "_seq": len(items),
-                    })  # fmt: skip
-        return self.paginate(items, req.query)
+            items = self.state.runner.log_items(spec, wanted)
+        else:
+            items = []
+            for run in self.state.runs_view(spec):
+                for inst in run["instances"]:
+                    if wanted not in (None, inst["instanceId"]):
+                        continue
+                    lines = [f"pulling image {spec.data.get('image')}"]
+                    lines.append(inst["stateMessage"] or f"container {inst['state']}")
+                    started = spec.wall + self.state.timings.apply_after
+                    for n, line in enumerate(lines):
+                        items.append({
+                            "id": f"{inst['id']}-{n}", "jobId": run["id"], "message": line,
+                            "uuid": None, "dtCreated": iso(started + n * 0.001),
+                            "instanceId": inst["instanceId"], "_seq": len(items),
+                        })  # fmt: skip
+        if self.state.variance.logs_bare:
+            ordered = sorted(items, key=lambda i: i["_seq"])
+            return [{k: v for k, v in i.items() if not k.startswith("_")} for i in ordered]
+        return self.paginate(items, query)
 
     # -- container registries ---------------------------------------------------------------------
 

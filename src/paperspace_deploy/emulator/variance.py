@@ -39,12 +39,15 @@ PROFILES = (
     Profile("name-exact", "`?name=` matches the whole name only"),
     Profile("small-pages", "every list page holds at most 2 items (PAGE_CAP)"),
     Profile("git-headers-strict", "a partial x-git-* set (or another host) is a 400"),
+    Profile("logs-oldest-first", "/logs ignores `order`: oldest line first, paged"),
+    Profile("logs-bare", "/logs answers a bare array, oldest first, `instanceId` ignored"),
 )
 NAMES = tuple(p.name for p in PROFILES)
 EXCLUSIVE = (
     frozenset({"defaults-filled", "verbatim"}),
     frozenset({"states-lower", "states-legacy", "states-k8s"}),
     frozenset({"runs-many", "runs-many-oldest-first"}),
+    frozenset({"logs-oldest-first", "logs-bare"}),
 )
 PAGE_CAP = 2
 DRAIN_SECONDS = 3600.0  # "a while": longer than any test's deadline
@@ -134,6 +137,21 @@ class Variance:
         if not wanted:
             return True
         return name == wanted if "name-exact" in self else wanted in name
+
+    # -- GET /deployments/{id}/logs ---------------------------------------------------------------
+
+    def logs_query(self, query: Mapping[str, str]) -> dict[str, str]:
+        """The query as this reading of the logs route honours it."""
+        out = dict(query)
+        if "logs-oldest-first" in self or "logs-bare" in self:
+            out["order"] = "asc"
+        if "logs-bare" in self:
+            out.pop("instanceId", None)
+        return out
+
+    @property
+    def logs_bare(self) -> bool:
+        return "logs-bare" in self
 
     # -- GET /deployments/{id}/runs ---------------------------------------------------------------
 

@@ -5,6 +5,9 @@ with entities, no autolinks, cut to a limit."""
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
+
 from paperspace_deploy.report.github import md_escape
 
 MAX_CELL = 300
@@ -20,8 +23,19 @@ def cell(value: object, limit: int = MAX_CELL) -> str:
     text = "" if value is None else str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return md_escape(text).translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
+    return _inert(md_escape(text))
+
+
+def _inert(escaped: str) -> str:
+    return escaped.translate(_INERT).replace("://", "&#58;//").replace("www.", "www&#46;")
 
 
 def code(value: object, limit: int = MAX_CELL) -> str:
     return f"<code>{cell(value, limit)}</code>"
+
+
+def pre(lines: Sequence[str], limit: int = MAX_CELL * 2) -> str:
+    """Untrusted lines as one <pre> block: each escaped like a cell (no Markdown, no links,
+    no HTML), and never a blank line, which would end the HTML block early."""
+    cut = [line if len(line) <= limit else line[: limit - 1] + "…" for line in lines]
+    return "<pre>" + "\n".join(_inert(html.escape(line)) or "&#32;" for line in cut) + "</pre>"

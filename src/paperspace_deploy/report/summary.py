@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paperspace_deploy.report.github import ANNOTATIONS_PER_TYPE, annotated
-from paperspace_deploy.report.markdown import cell, code
+from paperspace_deploy.report.markdown import cell, code, pre
 from paperspace_deploy.report.result import ReportContext
 from paperspace_deploy.spec.findings import Finding, Severity
 
@@ -37,6 +37,8 @@ class Summary:
     tags: list[str] = field(default_factory=list)
     deployment: dict[str, str] = field(default_factory=dict)  # id, spec-id, state, endpoint...
     costs: dict[str, Any] = field(default_factory=dict)  # spec path -> cost.CostEstimate
+    # a failed rollout's instance logs: (instance, last lines, older lines left out)
+    logs: list[tuple[str, list[str], bool]] = field(default_factory=list)
     report_context: ReportContext | None = None  # links from locations to lines
 
 
@@ -155,4 +157,11 @@ def render(s: Summary) -> str:
             else:
                 lines.append(f"| {cell(key.replace('-', ' ').capitalize())} | {cell(value)} |")
         lines.append("")
+    if s.logs:
+        lines += ["### Logs of the failing instances", ""]
+        for instance, text, cut in s.logs:
+            more = ", older lines not shown" if cut else ""
+            title = f"{code(instance, 120)} (last {len(text)} line(s){more})"
+            lines += [f"<details open><summary>{title}</summary>", "", pre(text), "", "</details>",
+                      ""]  # fmt: skip
     return "\n".join(lines) + "\n"
