@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from buildx_plugin import buildx_config
 from canary import files_under, make, scan, written_since
 from echo_api import echo_api
 
@@ -96,19 +97,6 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = No
     return f"$ {' '.join(args[:1])} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
-def _buildx_config(tmp_path: Path) -> Path:
-    """A DOCKER_CONFIG holding the real buildx plugin: build secrets need BuildKit."""
-    plugin = os.environ.get("PSD_BUILDX_PLUGIN", "")
-    if not plugin or not os.path.exists(plugin):
-        if os.environ.get("PSD_REQUIRE_SERVICES") == "1":
-            pytest.fail("the docker-buildx plugin is required in CI (bash .ci/install.sh)")
-        pytest.skip("no docker-buildx plugin (bash .ci/install.sh, then .ci/services.sh)")
-    config = tmp_path / "docker-config"
-    (config / "cli-plugins").mkdir(parents=True)
-    (config / "cli-plugins" / "docker-buildx").symlink_to(plugin)
-    return config
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     crash = tmp_path / "crash"
@@ -173,7 +161,7 @@ def test_cli_build_push_with_build_args_and_secrets(
         'echo "::warning::$NPM_TOKEN"; echo "##[error]$(cat /run/secrets/se)"\n'
     )
     env = {**cli_env, "DOCKER_HOST": docker_host, "SE_VALUE": c["secret-env"],
-           "DOCKER_CONFIG": str(_buildx_config(tmp_path))}  # fmt: skip
+           "DOCKER_CONFIG": str(buildx_config(tmp_path))}  # fmt: skip
     image = f"{registry.host}/canary/{uuid.uuid4().hex[:10]}"
     logs = []
     inputs = files_under(ws)
@@ -211,7 +199,7 @@ def test_action_deploy_with_build_leaks_no_canary(
     crash.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(crash))
     runner.env.update(DOCKER_HOST=docker_host, RUNNER_DEBUG="1", GITHUB_TOKEN=c["github-token"],
-                      DOCKER_CONFIG=str(_buildx_config(tmp_path)))  # fmt: skip
+                      DOCKER_CONFIG=str(buildx_config(tmp_path)))  # fmt: skip
     logs, outputs, summaries = [], [], []
     inputs = files_under(runner.workspace)
     with echo_api(emulator.url) as (relay, hits):

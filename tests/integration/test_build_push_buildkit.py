@@ -20,6 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
+import buildx_plugin
 import pytest
 
 from paperspace_deploy.api.retry import Deadline
@@ -34,16 +35,7 @@ CANARY = "cnry-" + uuid.uuid4().hex  # a build secret: never in a log, layer or 
 
 @pytest.fixture
 def buildx_config(tmp_path: Path, docker_host: str) -> Path:
-    """A DOCKER_CONFIG whose cli-plugins holds the real buildx (.ci/install.sh, services.sh)."""
-    plugin = os.environ.get("PSD_BUILDX_PLUGIN", "")
-    if not plugin or not os.path.exists(plugin):
-        if os.environ.get("PSD_REQUIRE_SERVICES") == "1":
-            pytest.fail("the docker-buildx plugin is required in CI (bash .ci/install.sh)")
-        pytest.skip("no docker-buildx plugin (bash .ci/install.sh, then .ci/services.sh)")
-    config = tmp_path / "docker-config"
-    (config / "cli-plugins").mkdir(parents=True)
-    (config / "cli-plugins" / "docker-buildx").symlink_to(plugin)
-    return config
+    return buildx_plugin.buildx_config(tmp_path)
 
 
 class Built:
